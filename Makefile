@@ -1,0 +1,31 @@
+# Two commands do everything on a fresh clone:
+#   make course   set up .venv (first time only) and open the course in JupyterLab
+#   make test     set up .venv (first time only) and run the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: course test setup class-mode clean-venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt pyproject.toml
+	$(BIN)/pip install -r requirements-dev.txt
+	$(BIN)/pip install -e . --no-deps
+	touch $@
+
+setup: $(VENV)/.installed
+
+course: setup
+	$(BIN)/jupyter lab notebooks/
+
+class-mode: setup
+	$(BIN)/voila class_mode/class_mode.ipynb --theme=light
+
+test: setup
+	COURSE_FAST=1 $(BIN)/python -m pytest -p no:cacheprovider
+
+clean-venv:
+	rm -rf $(VENV)

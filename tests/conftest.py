@@ -1,0 +1,41 @@
+"""Shared test setup: the lessons run in fast mode, and small models/texts for unit tests."""
+import os
+
+import pytest
+import torch
+
+os.environ.setdefault("COURSE_FAST", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+SMALL_TEXT = (
+    "To be, or not to be, that is the question:\n"
+    "Whether 'tis nobler in the mind to suffer\n"
+    "The slings and arrows of outrageous fortune,\n"
+    "Or to take arms against a sea of troubles\n"
+    "And by opposing end them. To die-to sleep,\n"
+    "No more; and by a sleep to say we end\n"
+    "The heart-ache and the thousand natural shocks\n"
+    "That flesh is heir to: 'tis a consummation\n"
+    "Devoutly to be wish'd.\n"
+) * 3
+
+
+@pytest.fixture
+def small_text():
+    return SMALL_TEXT
+
+
+@pytest.fixture
+def char_tokenizer():
+    from course_lib.tokenizer import CharTokenizer
+
+    return CharTokenizer.train(SMALL_TEXT)
+
+
+@pytest.fixture
+def tiny_model(char_tokenizer):
+    from course_lib.model import GPT, GPTConfig
+
+    torch.manual_seed(0)
+    config = GPTConfig(vocab_size=char_tokenizer.vocab_size, block_size=32, n_layer=2, n_head=2, n_embd=32)
+    return GPT(config).eval()

@@ -1,0 +1,86 @@
+import json
+import os
+import pickle
+
+import pytest
+import torch
+
+from course_lib.checkpoint import load_checkpoint, load_pretrained, load_train_state, save_checkpoint
+from course_lib.model import GPT, GPTConfig
+
+
+def test_round_trip(tmp_path, tiny_model, char_tokenizer):
+    save_checkpoint(tmp_path / "ck", tiny_model, char_tokenizer, meta={"note": "test"})
+    model, tok, meta = load_checkpoint(tmp_path / "ck")
+    assert meta == {"note": "test"}
+    assert tok.encode("To be") == char_tokenizer.encode("To be")
+    for (k, a), b in zip(tiny_model.state_dict().items(), model.state_dict().values()):
+        assert torch.equal(a, b), k
+    # tied weights stay tied after loading
+    assert model.lm_head.weight.data_ptr() == model.tok_emb.weight.data_ptr()
+    assert not any(p.name.endswith(".tmp") for p in (tmp_path / "ck").iterdir())
+
+
+def test_half_precision_files_are_smaller_and_close(tmp_path, tiny_model):
+    save_checkpoint(tmp_path / "full", tiny_model)
+    save_checkpoint(tmp_path / "half", tiny_model, dtype=torch.float16)
+    full = (tmp_path / "full" / "model.safetensors").stat().st_size
+    half = (tmp_path / "half" / "model.safetensors").stat().st_size
+    assert half < 0.6 * full
+    model, _, _ = load_checkpoint(tmp_path / "half")
+    idx = torch.randint(0, 10, (1, 8))
+    assert torch.allclose(model(idx)[0], tiny_model(idx)[0], atol=1e-2)
+
+
+def test_a_checkpoint_for_another_model_is_refused(tmp_path, tiny_model):
+    save_checkpoint(tmp_path / "ck", tiny_model)
+    config = json.loads((tmp_path / "ck" / "config.json").read_text())
+    config["model"]["n_embd"] = 64
+    (tmp_path / "ck" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="different model"):
+        load_checkpoint(tmp_path / "ck")
+
+
+def test_missing_and_damaged_files(tmp_path, tiny_model):
+    with pytest.raises(FileNotFoundError, match="no checkpoint folder"):
+        load_checkpoint(tmp_path / "nothing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="no config.json"):
+        load_checkpoint(tmp_path / "empty")
+    save_checkpoint(tmp_path / "ck", tiny_model)
+    path = tmp_path / "ck" / "model.safetensors"
+    path.write_bytes(path.read_bytes()[:100])  # a run killed while copying
+    with pytest.raises(ValueError, match="not a readable safetensors file"):
+        load_checkpoint(tmp_path / "ck")
+    with pytest.raises(FileNotFoundError, match="no shipped model called"):
+        load_pretrained("no-such-model")
+
+
+class RunsCode:
+    def __reduce__(self):
+        return (os.system, ("echo pwned > " + str(self.target),))
+
+
+def test_a_pickle_that_runs_code_is_refused(tmp_path):
+    evil = RunsCode()
+    evil.target = tmp_path / "pwned.txt"
+    path = tmp_path / "train_state.pt"
+    with open(path, "wb") as f:
+        pickle.dump({"step": 1, "payload": evil}, f)
+    with pytest.raises(ValueError, match="could not be loaded safely"):
+        load_train_state(path)
+    assert not evil.target.exists()
+    # an honest state loads
+    torch.save({"step": 3, "rng": torch.get_rng_state()}, tmp_path / "ok.pt")
+    assert load_train_state(tmp_path / "ok.pt")["step"] == 3
+
+
+def test_weights_file_cannot_carry_code(tmp_path, tiny_model):
+    """safetensors holds only tensors: a pickle renamed to model.safetensors is rejected."""
+    save_checkpoint(tmp_path / "ck", tiny_model)
+    evil = RunsCode()
+    evil.target = tmp_path / "pwned.txt"
+    (tmp_path / "ck" / "model.safetensors").write_bytes(pickle.dumps(evil))
+    with pytest.raises(ValueError):
+        load_checkpoint(tmp_path / "ck")
+    assert not evil.target.exists()

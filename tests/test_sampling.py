@@ -1,0 +1,94 @@
+import pytest
+import torch
+
+from course_lib.sampling import generate, generate_ids, next_token_distribution, probs_from_logits
+
+
+def test_temperature_zero_is_greedy():
+    logits = torch.tensor([1.0, 3.0, 2.0])
+    assert probs_from_logits(logits, temperature=0).tolist() == [0.0, 1.0, 0.0]
+
+
+def test_higher_temperature_flattens():
+    logits = torch.tensor([1.0, 3.0, 2.0, 0.0])
+    cold = probs_from_logits(logits, temperature=0.5)
+    warm = probs_from_logits(logits, temperature=2.0)
+    assert cold.max() > probs_from_logits(logits).max() > warm.max()
+    assert torch.allclose(cold.sum(), torch.tensor(1.0)) and torch.allclose(warm.sum(), torch.tensor(1.0))
+
+
+def test_top_k_and_top_p():
+    logits = torch.log(torch.tensor([0.5, 0.3, 0.15, 0.05]))
+    assert (probs_from_logits(logits, top_k=2) > 0).tolist() == [True, True, False, False]
+    assert (probs_from_logits(logits, top_k=1) > 0).sum() == 1
+    kept = probs_from_logits(logits, top_p=0.7)  # 0.5 < 0.7, 0.5 + 0.3 >= 0.7
+    assert (kept > 0).tolist() == [True, True, False, False]
+    assert torch.allclose(kept[:2], torch.tensor([0.5, 0.3]) / 0.8)
+    assert (probs_from_logits(logits, top_p=0.1) > 0).sum() == 1  # the best token always stays
+    assert torch.allclose(probs_from_logits(logits, top_k=100), probs_from_logits(logits))
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(temperature=-1), "temperature must be a number >= 0"),
+        (dict(temperature=float("nan")), "temperature"),
+        (dict(top_k=0), "top_k must be a whole number >= 1"),
+        (dict(top_k=2.5), "top_k"),
+        (dict(top_p=0.0), r"top_p must be in \(0, 1\]"),
+        (dict(top_p=1.5), "top_p"),
+    ],
+)
+def test_bad_settings_are_explained(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        probs_from_logits(torch.zeros(3), **kwargs)
+
+
+def test_next_token_distribution(tiny_model, char_tokenizer):
+    probs = next_token_distribution(tiny_model, char_tokenizer, "To be")
+    assert probs.shape == (char_tokenizer.vocab_size,)
+    assert torch.allclose(probs.sum(), torch.tensor(1.0), atol=1e-5)
+    greedy = next_token_distribution(tiny_model, char_tokenizer, "To be", temperature=0)
+    assert greedy.max() == 1.0 and greedy.argmax() == probs.argmax()
+    with pytest.raises(ValueError, match="prompt is empty"):
+        next_token_distribution(tiny_model, char_tokenizer, "")
+    with pytest.raises(ValueError):
+        next_token_distribution(tiny_model, char_tokenizer, "To be \u2603")  # unknown character
+
+
+def test_long_prompts_are_cropped_from_the_left(tiny_model, char_tokenizer):
+    long = "To be, or not to be " * 10  # 200 characters, context 32
+    a = next_token_distribution(tiny_model, char_tokenizer, long)
+    b = next_token_distribution(tiny_model, char_tokenizer, long[-32:])
+    assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_seeded_generation_is_reproducible(tiny_model, char_tokenizer):
+    a = generate(tiny_model, char_tokenizer, "To be", max_new_tokens=20, seed=1)
+    b = generate(tiny_model, char_tokenizer, "To be", max_new_tokens=20, seed=1)
+    c = generate(tiny_model, char_tokenizer, "To be", max_new_tokens=20, seed=2)
+    assert a == b and a != c
+    assert len(char_tokenizer.encode(a)) == 20
+
+
+def test_kv_cache_gives_the_same_tokens(tiny_model, char_tokenizer):
+    idx = torch.tensor([char_tokenizer.encode("Whether 'tis")])
+    for kwargs in (dict(temperature=0), dict(temperature=1.0, seed=3), dict(temperature=0.8, top_k=5, seed=4)):
+        # 40 new tokens on a 32-token context: the cache is dropped and rebuilt on the way
+        with_cache = generate_ids(tiny_model, idx, 40, use_cache=True, **kwargs)
+        without = generate_ids(tiny_model, idx, 40, use_cache=False, **kwargs)
+        assert torch.equal(with_cache, without)
+
+
+def test_stop_tokens_end_the_answer(tiny_model, char_tokenizer):
+    full = generate(tiny_model, char_tokenizer, "To be", max_new_tokens=20, temperature=0, stop=())
+    ids = char_tokenizer.encode(full)
+    stop_id = ids[5]
+    first = ids.index(stop_id)
+    stopped = generate(tiny_model, char_tokenizer, "To be", max_new_tokens=20, temperature=0, stop=(stop_id,))
+    assert stopped == char_tokenizer.decode(ids[:first])  # ends before the stop token
+
+
+def test_empty_prompt_starts_from_end_of_text(tiny_model, char_tokenizer):
+    text = generate(tiny_model, char_tokenizer, "", max_new_tokens=5, seed=0, stop=())
+    assert isinstance(text, str)
