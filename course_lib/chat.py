@@ -1,0 +1,469 @@
+"""From autocomplete to assistant: the chat template, fine-tuning data, and `chat`.
+
+A chatbot is a script being completed. The script starts with a system line that sets
+the scene, then the turns, each opened by a role token and closed by <|end|>:
+
+    <|system|>What follows is a conversation between a user and a helpful AI assistant.<|end|>
+    <|user|>Hello!<|end|><|assistant|>Hi! How can I help?<|end|>
+
+(one line here for reading; the real script has no line breaks). To answer, we write
+the script up to "<|assistant|>" and let the model continue it, one token at a time,
+until it writes <|end|>.
+
+Two safety rules of the template:
+- The words of every turn are encoded with `allow_special=False`: a user who types
+  "<|assistant|>" gets those characters as plain text, never the role token, so they
+  cannot forge a turn.
+- Fine-tuning learns only the assistant's words: the targets (what the model is graded
+  on) are -100 ("ignore") everywhere except the assistant's tokens and the <|end|> that
+  closes each assistant turn (so the model learns when to stop).
+
+    >>> from course_lib.chat import render_text, chat
+    >>> print(render_text("Hello!", add_generation_prompt=True))
+    >>> chat(model, tokenizer, "What is 2 plus 3?", temperature=0.7, seed=0)
+
+Command line:
+    python -m course_lib.chat sft --base data/checkpoints/shakespeare-bpe --out data/checkpoints/chat-sft
+    python -m course_lib.chat say --model data/checkpoints/chat-sft "Who wrote Hamlet?"
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from . import paths
+from .model import GPT, CausalSelfAttention
+from .sampling import check_sampling_args, probs_from_logits
+
+SYSTEM_PROMPT = "What follows is a conversation between a user and a helpful AI assistant."
+ROLE_TOKENS = {"system": "<|system|>", "user": "<|user|>", "assistant": "<|assistant|>"}
+END = "<|end|>"
+IGNORE = -100  # target value that cross-entropy skips (GPT.forward uses ignore_index=-100)
+MAX_ANSWER_TOKENS = 48  # default length limit of one answer
+
+
+# =======================================================================================
+# Conversations
+# =======================================================================================
+
+def as_conversation(history_or_message, system: str | None = SYSTEM_PROMPT) -> list:
+    """Normalise the ways of writing a conversation into a list of {"role", "content"} dicts.
+
+    Accepts a single message (str: one user turn), a list of {"role", "content"} dicts
+    (roles "system", "user", "assistant") or a list of (role, text) pairs. A system turn
+    is put first when there is none and `system` is not None.
+    """
+    if isinstance(history_or_message, str):
+        turns = [{"role": "user", "content": history_or_message}]
+    elif isinstance(history_or_message, (list, tuple)):
+        turns = []
+        for i, turn in enumerate(history_or_message):
+            if isinstance(turn, dict):
+                role, content = turn.get("role"), turn.get("content")
+            elif isinstance(turn, (list, tuple)) and len(turn) == 2:
+                role, content = turn
+            else:
+                raise ValueError(
+                    f"turn {i} is {turn!r}; each turn must be a dict {{'role': ..., 'content': ...}} "
+                    "or a (role, text) pair")
+            if role not in ROLE_TOKENS:
+                raise ValueError(f"turn {i} has role {role!r}; allowed roles: {sorted(ROLE_TOKENS)}")
+            if not isinstance(content, str):
+                raise ValueError(f"turn {i}: the content must be text (str), not {type(content).__name__}")
+            turns.append({"role": role, "content": content})
+    else:
+        raise ValueError(
+            "a conversation is a message (str) or a list of {'role', 'content'} turns, "
+            f"not {type(history_or_message).__name__}")
+    for i, turn in enumerate(turns):
+        if turn["role"] == "system" and i != 0:
+            raise ValueError(f"turn {i} is a system turn; the system text may only come first")
+    if system is not None and (not turns or turns[0]["role"] != "system"):
+        turns.insert(0, {"role": "system", "content": system})
+    return turns
+
+
+def render_text(history_or_message, add_generation_prompt: bool = False, system: str | None = SYSTEM_PROMPT) -> str:
+    """The conversation as the script the model reads, special tokens written out.
+
+    add_generation_prompt=True ends the script with "<|assistant|>": the model's cue to
+    write the next answer.
+    """
+    turns = as_conversation(history_or_message, system)
+    text = "".join(f"{ROLE_TOKENS[t['role']]}{t['content']}{END}" for t in turns)
+    return text + (ROLE_TOKENS["assistant"] if add_generation_prompt else "")
+
+
+def _special_id(tokenizer, token: str) -> int:
+    ids = getattr(tokenizer, "special_ids", {})
+    if token not in ids:
+        raise ValueError(
+            f"the tokenizer has no special token {token!r}; the chat template needs "
+            f"{list(ROLE_TOKENS.values()) + [END]} (course_lib.tokenizer.SPECIAL_TOKENS)")
+    return ids[token]
+
+
+def render(history_or_message, tokenizer, add_generation_prompt: bool = False,
+           system: str | None = SYSTEM_PROMPT) -> tuple:
+    """Token ids of the script and its loss mask: (ids, mask), two lists of equal length.
+
+    mask[i] is 1 where token i is written by the assistant (its words and the <|end|>
+    closing its turn) and 0 elsewhere (system line, user turns, role tokens). The words
+    of each turn are encoded with allow_special=False, so text that looks like a special
+    token stays plain text.
+    """
+    turns = as_conversation(history_or_message, system)
+    end_id = _special_id(tokenizer, END)
+    ids, mask = [], []
+    for turn in turns:
+        body = tokenizer.encode(turn["content"], allow_special=False)
+        learn = 1 if turn["role"] == "assistant" else 0
+        ids += [_special_id(tokenizer, ROLE_TOKENS[turn["role"]])] + body + [end_id]
+        mask += [0] + [learn] * len(body) + [learn]
+    if add_generation_prompt:
+        ids.append(_special_id(tokenizer, ROLE_TOKENS["assistant"]))
+        mask.append(0)
+    return ids, mask
+
+
+def training_example(history_or_message, tokenizer, block_size: int | None = None,
+                     system: str | None = SYSTEM_PROMPT) -> tuple:
+    """(x, y) for fine-tuning: x = the script but its last token, y = the next tokens,
+    with -100 wherever the next token is not the assistant's. Both 1-D long tensors.
+
+    A script longer than block_size + 1 tokens keeps its beginning.
+    """
+    ids, mask = render(history_or_message, tokenizer, system=system)
+    if block_size is not None:
+        ids, mask = ids[: block_size + 1], mask[: block_size + 1]
+    x = torch.tensor(ids[:-1], dtype=torch.long)
+    y = torch.tensor([t if m else IGNORE for t, m in zip(ids[1:], mask[1:])], dtype=torch.long)
+    return x, y
+
+
+def collate(examples: list, pad_id: int = 0) -> tuple:
+    """Stack (x, y) pairs of different lengths into (B, T) tensors, padding at the end.
+
+    Padding sits after the real tokens, so causal attention never lets a real token see
+    it; its targets are -100, so it costs nothing in the loss.
+    """
+    T = max(x.numel() for x, _ in examples)
+    X = torch.full((len(examples), T), pad_id, dtype=torch.long)
+    Y = torch.full((len(examples), T), IGNORE, dtype=torch.long)
+    for i, (x, y) in enumerate(examples):
+        X[i, : x.numel()] = x
+        Y[i, : y.numel()] = y
+    return X, Y
+
+
+# =======================================================================================
+# The dialogue set
+# =======================================================================================
+
+def dialogues_dir() -> Path:
+    return Path(paths.DATA_DIR) / "dialogues"
+
+
+def load_jsonl(path) -> list:
+    """Records of a JSON-lines file; FileNotFoundError with the command that makes it."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no file {path}; make the dialogue set with: python scripts/make_dialogues.py")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def load_dialogues(split: str = "train") -> list:
+    """The course's dialogue set: "train" (conversations: {"messages": [...], ...}) or
+    "heldout" (questions: {"prompt", "answer", "reference", "task", "scored"})."""
+    if split not in ("train", "heldout"):
+        raise ValueError(f"split must be 'train' or 'heldout', not {split!r}")
+    return load_jsonl(dialogues_dir() / f"{split}.jsonl")
+
+
+# =======================================================================================
+# Talking: one answer, or many at once
+# =======================================================================================
+
+def stop_ids(tokenizer) -> set:
+    ids = getattr(tokenizer, "special_ids", {})
+    return {ids[s] for s in (END, "<|endoftext|>") if s in ids}
+
+
+def _fit_context(turns: list, tokenizer, block_size: int, room: int) -> list:
+    """Drop the oldest user/assistant turns (never the system line) until the script plus
+    `room` answer tokens fit the context."""
+    turns = list(turns)
+    while True:
+        ids, _ = render(turns, tokenizer, add_generation_prompt=True, system=None)
+        start = 1 if turns and turns[0]["role"] == "system" else 0
+        if len(ids) + room <= block_size or len(turns) - start <= 1:
+            return turns
+        del turns[start]
+
+
+def prompt_ids(history_or_message, tokenizer, block_size: int, max_new_tokens: int,
+               system: str | None = SYSTEM_PROMPT) -> list:
+    """Ids of the script up to "<|assistant|>", cut to leave room for the answer."""
+    turns = as_conversation(history_or_message, system)
+    if turns[-1]["role"] != "user":
+        raise ValueError("the conversation must end with a user turn for the assistant to answer")
+    room = min(max_new_tokens, block_size // 2)
+    turns = _fit_context(turns, tokenizer, block_size, room)
+    ids, _ = render(turns, tokenizer, add_generation_prompt=True, system=None)
+    return ids[-(block_size - room):] if len(ids) + room > block_size else ids
+
+
+@torch.no_grad()
+def sample_batch(model: GPT, prompts: list, max_new_tokens: int = 24, temperature: float = 1.0,
+                 top_k=None, top_p=None, seed=None, stop=(), batch_size: int = 64) -> list:
+    """Continue many prompts (lists of ids); returns the new ids of each, in order.
+
+    Prompts of the same length go through the model together (a batch needs no padding
+    then), with a KV cache. Each continuation ends at its first stop id (kept) or after
+    max_new_tokens. Sampling draws on the CPU from one generator, so a seed gives the
+    same answers on every device.
+    """
+    check_sampling_args(temperature, top_k, top_p)
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    generator = torch.Generator()
+    generator.manual_seed(int(seed) if seed is not None else random.randrange(2**63))
+    stop = torch.tensor(sorted(set(stop)), dtype=torch.long)
+    by_length = {}
+    for i, p in enumerate(prompts):
+        if not p:
+            raise ValueError(f"prompt {i} is empty")
+        if len(p) + max_new_tokens > model.config.block_size:
+            raise ValueError(f"prompt {i} has {len(p)} tokens; with {max_new_tokens} new ones it "
+                             f"exceeds the context of {model.config.block_size}")
+        by_length.setdefault(len(p), []).append(i)
+    out = [None] * len(prompts)
+    for length in sorted(by_length):
+        group = by_length[length]
+        for start in range(0, len(group), batch_size):
+            chunk = group[start : start + batch_size]
+            idx = torch.tensor([prompts[i] for i in chunk], dtype=torch.long, device=device)
+            caches = model.new_kv_caches()
+            new = torch.empty((len(chunk), 0), dtype=torch.long)
+            done = torch.zeros(len(chunk), dtype=torch.bool)
+            feed = idx
+            for _ in range(max_new_tokens):
+                logits, _ = model(feed, kv_caches=caches)
+                probs = probs_from_logits(logits[:, -1].float().cpu(), temperature, top_k, top_p)
+                nxt = torch.multinomial(probs, 1, generator=generator).squeeze(1)  # (B,)
+                new = torch.cat([new, nxt[:, None]], dim=1)
+                done |= torch.isin(nxt, stop)
+                if bool(done.all()):
+                    break
+                feed = nxt[:, None].to(device)
+            stop_list = set(stop.tolist())
+            for row, i in enumerate(chunk):
+                ids = new[row].tolist()
+                for j, t in enumerate(ids):
+                    if t in stop_list:
+                        ids = ids[: j + 1]
+                        break
+                out[i] = ids
+    model.train(was_training)
+    return out
+
+
+def decode_answer(tokenizer, ids: list) -> str:
+    """Text of an answer's ids, without the closing stop token."""
+    stops = stop_ids(tokenizer)
+    if ids and ids[-1] in stops:
+        ids = ids[:-1]
+    return tokenizer.decode(ids).strip()
+
+
+def answer_many(model: GPT, tokenizer, prompts: list, temperature: float = 1.0, top_k=None, top_p=None,
+                seed=None, max_new_tokens: int = 24, system: str | None = SYSTEM_PROMPT) -> list:
+    """One sampled answer (text) for each prompt (a message or a conversation)."""
+    block = model.config.block_size
+    ids = [prompt_ids(p, tokenizer, block, max_new_tokens, system) for p in prompts]
+    new = sample_batch(model, ids, max_new_tokens, temperature, top_k, top_p, seed, stop_ids(tokenizer))
+    return [decode_answer(tokenizer, n) for n in new]
+
+
+def chat(model: GPT, tokenizer, history_or_message, temperature: float = 0.7, top_k=None, top_p=None,
+         seed=None, max_new_tokens: int = MAX_ANSWER_TOKENS, system: str | None = SYSTEM_PROMPT) -> str:
+    """The assistant's answer to a message (str) or to a conversation ending with a user turn.
+
+    The script is rendered with the chat template, ended with "<|assistant|>", and the
+    model continues it until it writes <|end|> (or max_new_tokens). Same seed, same answer.
+    """
+    return answer_many(model, tokenizer, [history_or_message], temperature, top_k, top_p, seed,
+                       max_new_tokens, system)[0]
+
+
+# =======================================================================================
+# Supervised fine-tuning
+# =======================================================================================
+
+def set_dropout(model: GPT, p: float) -> GPT:
+    """Change the dropout rate of a model in place (its config records the new rate)."""
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), not {p}")
+    model.config.dropout = p
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = p
+        elif isinstance(module, CausalSelfAttention):
+            module.dropout = p
+    return model
+
+
+def sft(model: GPT, tokenizer, dialogues: list, steps: int = 200, batch_size: int = 16, lr: float = 1e-3,
+        min_lr: float | None = None, warmup_steps: int = 10, weight_decay: float = 0.1, dropout: float | None = 0.0,
+        seed: int = 0, progress: bool = True, callback=None) -> list:
+    """Fine-tune `model` in place on conversations; returns the log, one dict per step.
+
+    Each step takes `batch_size` conversations (a shuffled pass through the data, then
+    another), renders them with the template, and minimises the cross-entropy on the
+    assistant's tokens only. Optimiser and schedule are the pre-training ones
+    (course_lib.optim: AdamW, warmup then cosine). dropout: the rate while fine-tuning
+    (default 0: with a few hundred steps there is no time to overfit, and dropout slows
+    learning); None keeps the model's own. callback(entry) is called after each step;
+    returning False stops early.
+    """
+    from tqdm.auto import tqdm
+
+    from .optim import lr_at, make_optimizer, set_lr
+
+    if not dialogues:
+        raise ValueError("no dialogues to fine-tune on")
+    min_lr = lr / 10 if min_lr is None else min_lr
+    if dropout is not None:
+        set_dropout(model, dropout)
+    block = model.config.block_size
+    examples = [training_example(d["messages"] if isinstance(d, dict) and "messages" in d else d,
+                                 tokenizer, block) for d in dialogues]
+    device = next(model.parameters()).device
+    pad_id = getattr(tokenizer, "special_ids", {}).get("<|endoftext|>", 0)
+    optimizer = make_optimizer(model, lr=lr, weight_decay=weight_decay, device_type=device.type)
+    rng = random.Random(seed)
+    order, pos = [], 0
+    log = []
+    model.train()
+    t0 = time.perf_counter()
+    bar = tqdm(range(steps), desc="SFT", disable=not progress)
+    for step in bar:
+        batch = []
+        while len(batch) < batch_size:
+            if pos >= len(order):
+                order, pos = list(range(len(examples))), 0
+                rng.shuffle(order)
+            batch.append(examples[order[pos]])
+            pos += 1
+        X, Y = collate(batch, pad_id)
+        X, Y = X.to(device), Y.to(device)
+        set_lr(optimizer, lr_at(step, lr, min_lr, warmup_steps, steps))
+        _, loss = model(X, Y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        entry = {"step": step + 1, "loss": loss.item(), "lr": optimizer.param_groups[0]["lr"],
+                 "answer_tokens": int((Y != IGNORE).sum()), "tokens": int(X.numel()),
+                 "seconds": round(time.perf_counter() - t0, 2)}
+        log.append(entry)
+        bar.set_postfix(loss=f"{entry['loss']:.3f}")
+        if callback is not None and callback(entry) is False:
+            break
+    model.eval()
+    return log
+
+
+@torch.no_grad()
+def answer_loss(model: GPT, tokenizer, dialogues: list, batch_size: int = 32) -> float:
+    """Mean cross-entropy on the assistant's tokens (how well the model imitates the data)."""
+    model.eval()
+    device = next(model.parameters()).device
+    examples = [training_example(d["messages"] if "messages" in d else d, tokenizer, model.config.block_size)
+                for d in dialogues]
+    total, count = 0.0, 0
+    for i in range(0, len(examples), batch_size):
+        X, Y = collate(examples[i : i + batch_size])
+        logits, _ = model(X.to(device))
+        Y = Y.to(device)
+        loss = torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.size(-1)), Y.reshape(-1),
+                                                 ignore_index=IGNORE, reduction="sum")
+        total += float(loss)
+        count += int((Y != IGNORE).sum())
+    return total / max(count, 1)
+
+
+def file_sha256(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def main(argv=None) -> int:
+    from .checkpoint import load_checkpoint, save_checkpoint
+    from .device import pick_device
+
+    parser = argparse.ArgumentParser(prog="python -m course_lib.chat", description="Chat fine-tuning and talking.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("sft", help="supervised fine-tuning of a pre-trained model on the dialogue set")
+    p.add_argument("--base", required=True, help="checkpoint folder of the pre-trained model")
+    p.add_argument("--out", required=True, help="where to write the fine-tuned checkpoint")
+    p.add_argument("--steps", type=int, default=200)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--dropout", type=float, default=0.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--fp32", action="store_true", help="save float32 weights (default float16)")
+    s = sub.add_parser("say", help="print the model's answer to a message")
+    s.add_argument("--model", required=True)
+    s.add_argument("message")
+    s.add_argument("--temperature", type=float, default=0.7)
+    s.add_argument("--seed", type=int, default=None)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "say":
+            model, tokenizer, _ = load_checkpoint(args.model)
+            print(chat(model, tokenizer, args.message, temperature=args.temperature, seed=args.seed))
+            return 0
+        device = pick_device(args.device)
+        torch.manual_seed(args.seed)
+        model, tokenizer, base_meta = load_checkpoint(args.base, device=device)
+        if tokenizer is None:
+            raise ValueError(f"{args.base} has no tokenizer.json; SFT needs the model's tokenizer")
+        dialogues = load_dialogues("train")
+        t0 = time.perf_counter()
+        log = sft(model, tokenizer, dialogues, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                  dropout=args.dropout, seed=args.seed)
+        seconds = time.perf_counter() - t0
+        heldout = [[{"role": "user", "content": r["prompt"]}, {"role": "assistant", "content": r["reference"]}]
+                   for r in load_dialogues("heldout")]
+        meta = {
+            "kind": "chat-sft", "base": str(args.base), "base_meta": base_meta,
+            "steps": len(log), "batch_size": args.batch_size, "lr": args.lr, "dropout": args.dropout,
+            "seed": args.seed,
+            "dialogues_sha256": file_sha256(dialogues_dir() / "train.jsonl"),
+            "final_loss": round(sum(e["loss"] for e in log[-10:]) / min(10, len(log)), 4),
+            "heldout_reference_loss": round(answer_loss(model, tokenizer, heldout), 4),
+            "seconds": round(seconds, 1), "device": str(device),
+            "command": "python -m course_lib.chat " + " ".join(sys.argv[1:] if argv is None else argv),
+        }
+        save_checkpoint(args.out, model.cpu(), tokenizer, meta=meta,
+                        dtype=None if args.fp32 else torch.float16)
+        print(json.dumps({k: v for k, v in meta.items() if k != "base_meta"}, indent=2))
+        for message in ("Hello!", "What is 3 plus 4?", "Who wrote Hamlet?"):
+            print(f"{message!r} -> {chat(model, tokenizer, message, seed=0)!r}")
+    except (FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,930 @@
+"""The training loop: show the model text, compare its guesses with the true next tokens,
+let backpropagation say how every weight should move, nudge them (AdamW), repeat.
+
+    >>> from course_lib.train import TrainConfig, Trainer
+    >>> config = TrainConfig.from_preset("shakespeare-char", max_steps=300)
+    >>> trainer = Trainer(config, train_ids, val_ids, tokenizer=tok, callbacks=[print])
+    >>> summary = trainer.fit()          # trainer.model is the trained GPT
+
+One optimiser step: draw `batch_size` random windows of `block_size` tokens (x, and y = x
+shifted by one), compute the mean cross-entropy of the model's predictions, backpropagate,
+clip the gradient, take an AdamW step with the learning rate of the schedule. With
+`grad_accum` > 1 the gradients of several such micro-batches are added up first.
+
+The same loop runs on a CPU, an Apple GPU (mps) or an NVIDIA GPU (bf16 autocast, TF32,
+fused AdamW, optional torch.compile), and under `torchrun` on several GPUs or machines
+(DistributedDataParallel: each process takes its own rows of one shared global batch).
+
+Command line (one JSON line per evaluation, then a JSON summary):
+
+    python -m course_lib.train --preset shakespeare-char --out runs/char
+    python -m course_lib.train --data my.txt --tokenizer char --preset tiny-char-fast \\
+        --target-val-loss 1.9 --out runs/mine
+    torchrun --nproc_per_node=8 -m course_lib.train --preset gpt2-small-shape --out runs/big
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import io
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import torch
+
+from .checkpoint import load_train_state, save_checkpoint
+from .data import get_batch
+from .device import ALLOWED as DEVICES
+from .device import pick_device
+from .fileio import atomic_write_bytes
+from .model import GPT, GPTConfig
+from .optim import lr_at, make_optimizer, set_lr
+
+STATE_FILE = "train_state.pt"
+MODEL_FIELDS = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "bias")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+TOKENIZERS = ("char", "bpe")
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite: the run stopped and the last good checkpoint was kept."""
+
+
+def _f(default, help):  # a config field with its help text (shown by --help)
+    return field(default=default, metadata={"help": help})
+
+
+# ---------------------------------------------------------------------------------------
+# The run's settings
+# ---------------------------------------------------------------------------------------
+
+@dataclass
+class TrainConfig:
+    # data
+    tokenizer: str = _f("char", "'char' (one token per character) or 'bpe' (the course's trained BPE)")
+    # the model (the vocabulary size comes from the tokenizer)
+    n_layer: int = _f(4, "transformer blocks")
+    n_head: int = _f(4, "attention heads per block")
+    n_embd: int = _f(128, "width of every token's vector")
+    block_size: int = _f(64, "context length in tokens")
+    dropout: float = _f(0.0, "dropout while training (0 = off)")
+    bias: bool = _f(True, "biases in linear layers and layer norms")
+    # the optimiser
+    batch_size: int = _f(32, "sequences per micro-batch, per process")
+    grad_accum: int = _f(1, "micro-batches whose gradients are added before each step")
+    max_steps: int = _f(2000, "optimiser steps; the learning rate reaches min_lr here")
+    lr: float = _f(1e-3, "peak learning rate, reached after the warmup")
+    min_lr: float = _f(1e-4, "learning rate at the end of the cosine decay")
+    warmup_steps: int = _f(100, "steps of linear warmup")
+    weight_decay: float = _f(0.1, "AdamW weight decay, on matrices only")
+    beta1: float = _f(0.9, "AdamW beta1 (momentum)")
+    beta2: float = _f(0.99, "AdamW beta2")
+    grad_clip: float = _f(1.0, "clip the gradient's total norm to this (0 = off)")
+    # evaluation
+    eval_interval: int = _f(250, "evaluate every this many steps (0 = only at the end)")
+    eval_start: int = _f(0, "no evaluation before this step (except the final one)")
+    eval_batches: Optional[int] = _f(None, "batches per evaluation (None = the whole validation split)")
+    eval_batch_size: Optional[int] = _f(None, "sequences per evaluation batch (None = batch_size)")
+    target_val_loss: Optional[float] = _f(None, "stop as soon as the validation loss is at or below this")
+    # logging, samples, checkpoints
+    log_interval: int = _f(1, "report (and check) the training loss every this many steps")
+    sample_interval: int = _f(0, "write a text sample every this many steps (0 = never)")
+    sample_tokens: int = _f(200, "tokens per sample")
+    sample_prompt: str = _f("\n", "text the samples start from")
+    ckpt_interval: int = _f(0, "save a checkpoint every this many steps (0 = only at the end)")
+    out_dir: Optional[str] = _f(None, "folder for checkpoints (None = do not save)")
+    max_seconds: Optional[float] = _f(None, "stop after this much wall time (None = no limit)")
+    # the machine
+    device: str = _f("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
+    dtype: str = _f("auto", "auto (bf16 on CUDA when supported, else fp16; fp32 elsewhere), float32, bfloat16, float16")
+    compile: bool = _f(False, "torch.compile the model (worth it on a GPU for long runs)")
+    num_threads: Optional[int] = _f(None, "CPU threads for torch (None = torch's default)")
+    seed: int = _f(1337, "random seed for the weights and the batches")
+
+    def __post_init__(self):
+        self.check()
+
+    def check(self) -> "TrainConfig":
+        """ValueError naming the setting, its value and what is allowed."""
+        def bad(name, allowed):
+            raise ValueError(f"{name} must be {allowed}, not {getattr(self, name)!r}")
+
+        def is_int(v):
+            return isinstance(v, int) and not isinstance(v, bool)
+
+        def is_num(v):
+            return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+        for name in ("n_layer", "n_head", "n_embd", "block_size", "batch_size", "grad_accum", "max_steps",
+                     "log_interval", "sample_tokens"):
+            if not is_int(getattr(self, name)) or getattr(self, name) < 1:
+                bad(name, "a whole number >= 1")
+        for name in ("warmup_steps", "eval_interval", "eval_start", "sample_interval", "ckpt_interval", "seed"):
+            if not is_int(getattr(self, name)) or getattr(self, name) < 0:
+                bad(name, "a whole number >= 0")
+        for name in ("eval_batches", "eval_batch_size", "num_threads"):
+            v = getattr(self, name)
+            if v is not None and (not is_int(v) or v < 1):
+                bad(name, "None or a whole number >= 1")
+        if not is_num(self.lr) or self.lr <= 0:
+            bad("lr", "a number > 0 (typical: 1e-4 to 1e-2)")
+        if not is_num(self.min_lr) or not 0 <= self.min_lr <= self.lr:
+            bad("min_lr", f"a number between 0 and lr ({self.lr})")
+        if not is_num(self.weight_decay) or self.weight_decay < 0:
+            bad("weight_decay", "a number >= 0")
+        for name in ("beta1", "beta2"):
+            if not is_num(getattr(self, name)) or not 0 <= getattr(self, name) < 1:
+                bad(name, "a number in [0, 1)")
+        if not is_num(self.grad_clip) or self.grad_clip < 0:
+            bad("grad_clip", "a number >= 0 (0 = no clipping)")
+        if not is_num(self.dropout) or not 0 <= self.dropout < 1:
+            bad("dropout", "a number in [0, 1)")
+        if self.target_val_loss is not None and (not is_num(self.target_val_loss) or self.target_val_loss <= 0):
+            bad("target_val_loss", "None or a number > 0")
+        if self.max_seconds is not None and (not is_num(self.max_seconds) or self.max_seconds <= 0):
+            bad("max_seconds", "None or a number of seconds > 0")
+        if self.tokenizer not in TOKENIZERS:
+            bad("tokenizer", f"one of {TOKENIZERS}")
+        if self.dtype not in DTYPES:
+            bad("dtype", f"one of {DTYPES}")
+        if not isinstance(self.device, str) or self.device.split(":")[0] not in DEVICES:
+            bad("device", f"one of {DEVICES} (or 'cuda:N')")
+        if not isinstance(self.sample_prompt, str):
+            bad("sample_prompt", "text")
+        if self.n_embd % self.n_head:
+            raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
+        return self
+
+    @classmethod
+    def from_preset(cls, name: Optional[str] = None, **overrides) -> "TrainConfig":
+        """A preset's settings (see PRESETS), with any of them replaced by `overrides`."""
+        settings = dict(preset(name)) if name is not None else {}
+        unknown = set(overrides) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown TrainConfig settings {sorted(unknown)}; allowed: {field_names()}")
+        settings.update(overrides)
+        return cls(**settings)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def model_config(self, vocab_size: int) -> GPTConfig:
+        return GPTConfig(vocab_size=vocab_size, **{k: getattr(self, k) for k in MODEL_FIELDS})
+
+    @property
+    def tokens_per_step(self) -> int:
+        """Tokens per optimiser step in one process (times the number of processes in total)."""
+        return self.batch_size * self.grad_accum * self.block_size
+
+
+def field_names() -> list:
+    return [f.name for f in dataclasses.fields(TrainConfig)]
+
+
+# Named settings; any of them can be overridden (TrainConfig.from_preset(name, lr=...) or CLI flags).
+PRESETS = {
+    # Character-level Shakespeare as fast as possible on a laptop CPU: a shallow, wide-enough
+    # model, short contexts, big batches, a high learning rate that decays to the step budget,
+    # and one evaluation of the whole validation split at the end (see bench/RESULTS.md).
+    "tiny-char-fast": dict(
+        tokenizer="char", n_layer=2, n_head=4, n_embd=128, block_size=32, dropout=0.0,
+        batch_size=32, grad_accum=1, max_steps=800, lr=7e-3, min_lr=7e-4, warmup_steps=30,
+        weight_decay=0.1, beta1=0.9, beta2=0.99, grad_clip=1.0,
+        eval_interval=0, eval_batch_size=512, log_interval=100,
+    ),
+    # The small character model the early lessons ship.
+    "shakespeare-char": dict(
+        tokenizer="char", n_layer=4, n_head=4, n_embd=192, block_size=128, dropout=0.1,
+        batch_size=32, grad_accum=1, max_steps=5000, lr=2e-3, min_lr=2e-4, warmup_steps=100,
+        weight_decay=0.1, beta1=0.9, beta2=0.99, grad_clip=1.0,
+        eval_interval=500, eval_batch_size=128, sample_interval=1000,
+    ),
+    # The word-piece (BPE) model the lessons ship.
+    "shakespeare-bpe": dict(
+        tokenizer="bpe", n_layer=6, n_head=8, n_embd=256, block_size=256, dropout=0.15,
+        batch_size=32, grad_accum=1, max_steps=6000, lr=1e-3, min_lr=1e-4, warmup_steps=200,
+        weight_decay=0.1, beta1=0.9, beta2=0.99, grad_clip=1.0,
+        eval_interval=500, eval_batch_size=64, sample_interval=1000,
+    ),
+    # GPT-2 small's shape (124M parameters with GPT-2's vocabulary), for the GPU check.
+    "gpt2-small-shape": dict(
+        tokenizer="bpe", n_layer=12, n_head=12, n_embd=768, block_size=1024, dropout=0.0,
+        batch_size=16, grad_accum=1, max_steps=5000, lr=6e-4, min_lr=6e-5, warmup_steps=200,
+        weight_decay=0.1, beta1=0.9, beta2=0.95, grad_clip=1.0,
+        eval_interval=500, eval_batches=20, eval_batch_size=16, log_interval=10, compile=True,
+    ),
+}
+
+
+def preset(name: str) -> dict:
+    """A copy of the named preset's settings; ValueError lists the names."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    return dict(PRESETS[name])
+
+
+# ---------------------------------------------------------------------------------------
+# Compute: FLOPs per token and model FLOPs utilisation (MFU)
+# ---------------------------------------------------------------------------------------
+
+def flops_per_token(config: GPTConfig) -> float:
+    """Floating-point operations to train on one token: 6N + 12 L T C.
+
+    N is the number of weights that multiply something: every weight except the position
+    table (a lookup); the token table counts once, as the output layer. Each such weight
+    costs 2 operations (a multiply and an add) in the forward pass and 4 in the backward
+    pass: 6N. Attention's scores and weighted sums add 2 x 2 x T x C per token and layer
+    forward, x3 with the backward pass: 12 L T C (PaLM's formula, T = the full context).
+    """
+    L, C, T, V = config.n_layer, config.n_embd, config.block_size, config.vocab_size
+    per_layer = 12 * C * C + (13 * C if config.bias else 2 * C)  # 4 matrices + biases + 2 layer norms
+    n = V * C + L * per_layer + (2 * C if config.bias else C)  # + the final layer norm
+    return 6.0 * n + 12.0 * L * T * C
+
+
+# Peak dense bf16 (fp16 where there is no bf16) tensor-core FLOP/s per GPU, from the vendors'
+# data sheets. The first name found in torch.cuda.get_device_name() wins.
+PEAK_FLOPS = (
+    ("H200", 989e12),  # also GH200
+    ("H100 NVL", 835e12),
+    ("H100 PCIe", 756e12),
+    ("H100", 989e12),  # SXM ("H100 80GB HBM3")
+    ("H800", 989e12),
+    ("B200", 2250e12),
+    ("A100", 312e12),
+    ("A800", 312e12),
+    ("L40S", 362e12),
+    ("L4", 121e12),
+    ("RTX 4090", 165e12),
+    ("RTX 3090", 71e12),
+    ("V100", 125e12),  # fp16
+    ("T4", 65e12),  # fp16
+)
+
+
+def peak_flops(device) -> Optional[float]:
+    """Peak FLOP/s of one device from PEAK_FLOPS; None for a CPU, MPS or an unknown GPU."""
+    device = torch.device(device)
+    if device.type != "cuda" or not torch.cuda.is_available():
+        return None
+    name = torch.cuda.get_device_name(device)
+    for key, flops in PEAK_FLOPS:
+        if key in name:
+            return flops
+    return None
+
+
+def mfu(config: GPTConfig, tokens_per_s: float, peak: Optional[float], n_devices: int = 1) -> Optional[float]:
+    """Model FLOPs utilisation: the fraction of the hardware's peak that the training used."""
+    if peak is None or not tokens_per_s:
+        return None
+    return flops_per_token(config) * tokens_per_s / (peak * n_devices)
+
+
+# ---------------------------------------------------------------------------------------
+# Several processes (torchrun)
+# ---------------------------------------------------------------------------------------
+
+def _dist():
+    import torch.distributed as dist
+
+    return dist if dist.is_available() and dist.is_initialized() else None
+
+
+def setup_distributed(device_name: str = "auto"):
+    """(rank, world_size, device). Under torchrun (WORLD_SIZE > 1) join the process group:
+    NCCL with one GPU per process on CUDA, gloo on the CPU. Alone: (0, 1, pick_device(...))."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    device = pick_device(device_name)
+    if world <= 1:
+        return 0, 1, device
+    import torch.distributed as dist
+
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if device.type == "cuda":
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+        backend = "nccl"
+    elif device.type == "cpu":
+        backend = "gloo"
+    else:
+        raise ValueError(f"several processes need CUDA (NCCL) or the CPU (gloo), not {device.type}")
+    if not dist.is_initialized():
+        dist.init_process_group(backend=backend)
+    return dist.get_rank(), dist.get_world_size(), device
+
+
+def teardown_distributed():
+    dist = _dist()
+    if dist is not None:
+        dist.destroy_process_group()
+
+
+# ---------------------------------------------------------------------------------------
+# The trainer
+# ---------------------------------------------------------------------------------------
+
+class Trainer:
+    """Trains a GPT on token ids; usable from a notebook and from the command line.
+
+    config: a TrainConfig. train_ids, val_ids: 1-D tensors of token ids (val may be None:
+    no evaluation). tokenizer: for samples and to save with the checkpoints. model: a GPT to
+    continue training (its shape replaces the config's model settings); else a new one.
+    callbacks: functions called with an event dict (see `Trainer.event`) at every logged
+    step, evaluation, sample and at the end; only the first process calls them.
+    progress: a tqdm progress bar with the loss and tokens/s. resume: continue the run saved
+    in config.out_dir (train_state.pt) exactly where it stopped.
+    """
+
+    def __init__(self, config: TrainConfig, train_ids, val_ids=None, tokenizer=None, model=None,
+                 callbacks=(), progress=True, resume=False):
+        if not isinstance(config, TrainConfig):
+            raise ValueError(f"config must be a TrainConfig, not {type(config).__name__}")
+        if model is not None:  # the model's shape wins over the config's model settings
+            config = dataclasses.replace(config, **{k: getattr(model.config, k) for k in MODEL_FIELDS})
+        self.config = cfg = config.check()
+        dist = _dist()
+        self.rank, self.world = (dist.get_rank(), dist.get_world_size()) if dist else (0, 1)
+        self.is_main = self.rank == 0
+        self.device = pick_device(cfg.device)
+        if dist and self.device.type == "cuda":
+            self.device = torch.device("cuda", torch.cuda.current_device())
+        if cfg.num_threads:
+            torch.set_num_threads(cfg.num_threads)
+        self.tokenizer = tokenizer
+        self.callbacks = list(callbacks)
+        self.progress = progress
+        self.out_dir = Path(cfg.out_dir) if cfg.out_dir else None
+
+        # Data: token ids stay on the CPU; each batch travels to the device.
+        self.train_ids = _as_ids(train_ids, "train_ids")
+        self.val_ids = None if val_ids is None else _as_ids(val_ids, "val_ids")
+        if self.train_ids.numel() < cfg.block_size + 1:
+            raise ValueError(f"train_ids has {self.train_ids.numel()} tokens; block_size={cfg.block_size} needs "
+                             f"at least {cfg.block_size + 1}: use more text or a smaller block_size")
+        if self.val_ids is not None and self.val_ids.numel() < 2:
+            raise ValueError("val_ids needs at least 2 tokens (one to read, one to predict)")
+        if cfg.target_val_loss is not None and self.val_ids is None:
+            raise ValueError("target_val_loss needs validation data (val_ids)")
+        vocab_size = (model.config.vocab_size if model is not None else tokenizer.vocab_size if tokenizer is not None
+                      else int(max(self.train_ids.max(), -1 if self.val_ids is None else self.val_ids.max())) + 1)
+        if tokenizer is not None and tokenizer.vocab_size != vocab_size:
+            raise ValueError(f"the tokenizer has {tokenizer.vocab_size} tokens but the model {vocab_size}")
+        for name, ids in (("train_ids", self.train_ids), ("val_ids", self.val_ids)):
+            if ids is not None and not 0 <= int(ids.min()) <= int(ids.max()) < vocab_size:
+                raise ValueError(f"{name} holds token ids outside 0..{vocab_size - 1}, the model's vocabulary")
+
+        # Model, precision, optimiser. The same seed gives the same initial weights everywhere.
+        torch.manual_seed(cfg.seed)
+        self.model_config = model.config if model is not None else cfg.model_config(vocab_size)
+        self.raw_model = (model if model is not None else GPT(self.model_config)).to(self.device)
+        self.dtype = _pick_dtype(cfg.dtype, self.device)
+        if self.device.type == "cuda":
+            torch.set_float32_matmul_precision("high")  # TF32 for whatever still runs in fp32
+        use_autocast = self.dtype != torch.float32
+        self.autocast = (torch.autocast(device_type=self.device.type, dtype=self.dtype) if use_autocast
+                         else contextlib.nullcontext())
+        self.scaler = torch.amp.GradScaler(self.device.type) if self.dtype == torch.float16 else None
+        self.optimizer = make_optimizer(self.raw_model, cfg.lr, cfg.weight_decay, (cfg.beta1, cfg.beta2),
+                                        device_type=self.device.type)
+        self.compiled = torch.compile(self.raw_model) if cfg.compile else self.raw_model
+        self.model_for_step = self.compiled
+        if dist:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.model_for_step = DDP(self.compiled, device_ids=ids)
+            torch.manual_seed(cfg.seed + 1000 * self.rank)  # different dropout in each process
+
+        # The batch sampler: one generator, the same in every process (see `_next_batch`).
+        self.generator = torch.Generator().manual_seed(cfg.seed)
+        self.step = 0  # optimiser steps done
+        self.tokens = 0  # training tokens seen, all processes together
+        self.elapsed_before = 0.0  # wall seconds of earlier sessions of a resumed run
+        self.train_loss = self.val_loss = self.best_val_loss = None
+        self.last_saved_step = None
+        self.time_to_target = None
+        self.history = []  # every event except samples, for plotting afterwards
+        self.peak = peak_flops(self.device)
+        self._stop = False
+        self._lr = self._tokens_per_s = None
+        if resume:
+            self.load_state()
+
+    @property
+    def model(self) -> GPT:
+        """The GPT being trained (the plain module, not the compiled or distributed wrapper)."""
+        return self.raw_model
+
+    def stop(self):
+        """Ask the loop to stop after the current step (e.g. from a callback or a button)."""
+        self._stop = True
+
+    # -- one step ------------------------------------------------------------------------
+    def _next_batch(self):
+        """x, y for this process. Every process draws the same global batch of
+        batch_size x world rows and keeps rows rank, rank + world, ... so that the processes
+        together see exactly what one process with the global batch would see."""
+        cfg = self.config
+        x, y = get_batch(self.train_ids, cfg.batch_size * self.world, cfg.block_size, generator=self.generator)
+        if self.world > 1:
+            x, y = x[self.rank::self.world], y[self.rank::self.world]
+        if self.device.type == "cuda":
+            return x.pin_memory().to(self.device, non_blocking=True), y.pin_memory().to(self.device, non_blocking=True)
+        return x.to(self.device), y.to(self.device)
+
+    def _train_step(self) -> torch.Tensor:
+        """One optimiser step; returns the mean loss of its micro-batches (a tensor, no sync)."""
+        loss = self._accumulate_gradients()
+        self._update()
+        return loss
+
+    def _accumulate_gradients(self) -> torch.Tensor:
+        """Forward and backward over grad_accum micro-batches; the gradients add up in .grad."""
+        cfg, model = self.config, self.model_for_step
+        model.train()
+        total = torch.zeros((), device=self.device)
+        for micro in range(cfg.grad_accum):
+            last = micro == cfg.grad_accum - 1
+            # With DDP, gradients are averaged across processes only on the last micro-batch.
+            sync = contextlib.nullcontext() if (last or self.world == 1) else model.no_sync()
+            with sync:
+                x, y = self._next_batch()
+                with self.autocast:
+                    _, loss = model(x, y)
+                loss = loss / cfg.grad_accum  # the sum of the micro-batches' gradients is then a mean
+                total += loss.detach()
+                (self.scaler.scale(loss) if self.scaler else loss).backward()
+        return total
+
+    def _update(self):
+        """Clip the gradient, take the AdamW step, clear the gradients."""
+        cfg = self.config
+        if cfg.grad_clip > 0:
+            if self.scaler:
+                self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.raw_model.parameters(), cfg.grad_clip)
+        if self.scaler:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+
+    # -- evaluation ----------------------------------------------------------------------
+    def _eval_batches(self):
+        """Yield (x, y) batches for this process; y is -100 where a target does not count."""
+        cfg, val = self.config, self.val_ids
+        T = min(cfg.block_size, val.numel() - 1)
+        B = cfg.eval_batch_size or cfg.batch_size
+        if cfg.eval_batches is not None:  # a fixed sample: the same windows at every evaluation
+            g = torch.Generator().manual_seed(cfg.seed + 1)
+            for _ in range(cfg.eval_batches):
+                x, y = get_batch(val, B * self.world, T, generator=g)
+                yield x[self.rank::self.world], y[self.rank::self.world]
+            return
+        # The whole split: windows side by side, each target counted once. The last window
+        # ends at the last token and counts only the targets the others did not reach.
+        n = val.numel()
+        starts = list(range(0, n - T, T))
+        keep = [T] * len(starts)
+        rest = (n - 1) - (starts[-1] + T)
+        if rest > 0:
+            starts.append(n - 1 - T)
+            keep.append(rest)
+        mine = list(range(self.rank, len(starts), self.world))
+        offsets = torch.arange(T + 1)
+        for i in range(0, len(mine), B):
+            chunk = mine[i:i + B]
+            windows = val[torch.tensor([starts[j] for j in chunk])[:, None] + offsets].long()
+            x, y = windows[:, :-1], windows[:, 1:].clone()
+            for row, j in enumerate(chunk):
+                if keep[j] < T:
+                    y[row, : T - keep[j]] = -100
+            if cfg.compile and len(chunk) < B:  # pad to one shape, so the compiled model is reused
+                pad = B - len(chunk)
+                x = torch.cat([x, x.new_zeros(pad, T)])
+                y = torch.cat([y, y.new_full((pad, T), -100)])
+            yield x, y
+
+    @torch.no_grad()
+    def evaluate(self) -> Optional[float]:
+        """Mean cross-entropy on the validation split (all of it, or eval_batches batches)."""
+        if self.val_ids is None:
+            return None
+        model = self.compiled
+        was_training = model.training
+        model.eval()
+        total = torch.zeros(2, dtype=torch.float64, device=self.device)  # loss sum, target count
+        for x, y in self._eval_batches():
+            x, y = x.to(self.device), y.to(self.device)
+            count = (y != -100).sum()
+            if count == 0:
+                continue
+            with self.autocast:
+                _, loss = model(x, y)
+            total += torch.stack([loss.double() * count, count.double()])
+        dist = _dist()
+        if dist:
+            dist.all_reduce(total)
+        model.train(was_training)
+        return (total[0] / total[1]).item()
+
+    @torch.no_grad()
+    def sample(self, prompt=None, max_new_tokens=None, temperature=0.8, seed=None) -> Optional[str]:
+        """A text the model writes now (None without a tokenizer)."""
+        if self.tokenizer is None:
+            return None
+        from .sampling import generate
+
+        cfg = self.config
+        with self.autocast:
+            return generate(self.raw_model, self.tokenizer, cfg.sample_prompt if prompt is None else prompt,
+                            max_new_tokens=max_new_tokens or cfg.sample_tokens, temperature=temperature,
+                            seed=cfg.seed if seed is None else seed)
+
+    # -- saving and resuming ---------------------------------------------------------------
+    def save(self) -> Optional[Path]:
+        """Write the checkpoint (model.safetensors, config.json, tokenizer.json) and
+        train_state.pt into out_dir, every file atomically. Only the first process saves."""
+        if self.out_dir is None or not self.is_main:
+            return None
+        params = list(self.raw_model.parameters())
+        if not torch.isfinite(torch.stack([p.detach().float().norm() for p in params])).all():
+            raise self._diverged("the weights contain NaN or infinite values")
+        meta = {"step": self.step, "tokens": self.tokens, "val_loss": self.val_loss, "train_loss": self.train_loss,
+                "train_config": self.config.to_dict()}
+        save_checkpoint(self.out_dir, self.raw_model, self.tokenizer, meta=meta)
+        # Everything needed to continue exactly: plain tensors, numbers, strings, lists and
+        # dicts only, so that torch.load(weights_only=True) reads it without running code.
+        state = {
+            "format": "course-train-state-v1",
+            "step": self.step,
+            "tokens": self.tokens,
+            "elapsed": self.elapsed(),
+            "train_loss": self.train_loss,
+            "val_loss": self.val_loss,
+            "best_val_loss": self.best_val_loss,
+            "config": self.config.to_dict(),
+            "model_config": self.model_config.to_dict(),
+            "world_size": self.world,
+            "model": {k: v.detach().cpu() for k, v in self.raw_model.state_dict().items()},
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler else None,
+            "rng_cpu": torch.get_rng_state(),
+            "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "data_position": {"micro_batches": self.step * self.config.grad_accum,
+                              "generator": self.generator.get_state()},
+        }
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        atomic_write_bytes(self.out_dir / STATE_FILE, buf.getvalue())
+        self.last_saved_step = self.step
+        return self.out_dir
+
+    def load_state(self) -> bool:
+        """Continue from out_dir/train_state.pt; False (and a fresh start) if there is none."""
+        if self.out_dir is None:
+            raise ValueError("resume needs out_dir: the folder that holds the run's train_state.pt")
+        path = self.out_dir / STATE_FILE
+        if not path.exists():
+            if self.is_main:
+                print(f"note: nothing to resume in {self.out_dir} (no {STATE_FILE}); starting a new run",
+                      file=sys.stderr)
+            return False
+        state = load_train_state(path, device="cpu")
+        saved, now = state["model_config"], self.model_config.to_dict()
+        if saved != now:
+            diff = ", ".join(f"{k} {saved.get(k)!r} -> {now.get(k)!r}" for k in sorted(set(saved) | set(now))
+                             if saved.get(k) != now.get(k))
+            raise ValueError(f"cannot resume from {path}: it was trained with a different model ({diff}). "
+                             "Use the same model settings (preset and flags) and tokenizer, or a new output folder.")
+        old_cfg = state["config"]
+        changed = [k for k in old_cfg if k in self.config.to_dict() and old_cfg[k] != getattr(self.config, k)
+                   and k not in ("out_dir", "device", "max_seconds")]
+        if changed and self.is_main:
+            print("note: resuming with changed settings: " + ", ".join(
+                f"{k} {old_cfg[k]!r} -> {getattr(self.config, k)!r}" for k in changed), file=sys.stderr)
+        self.raw_model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scaler and state["scaler"]:
+            self.scaler.load_state_dict(state["scaler"])
+        self.step, self.tokens, self.elapsed_before = state["step"], state["tokens"], state["elapsed"]
+        self.train_loss, self.val_loss = state["train_loss"], state["val_loss"]
+        self.best_val_loss = state["best_val_loss"]
+        self.generator.set_state(state["data_position"]["generator"])
+        if self.rank == 0:
+            torch.set_rng_state(state["rng_cpu"])
+        else:  # the other processes' dropout streams were not saved: derive fresh ones
+            torch.manual_seed(self.config.seed + 1000 * self.rank + self.step)
+        if state["rng_cuda"] and torch.cuda.is_available() and len(state["rng_cuda"]) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(state["rng_cuda"])
+        self.last_saved_step = self.step
+        return True
+
+    # -- the loop --------------------------------------------------------------------------
+    def elapsed(self) -> float:
+        """Wall seconds of training so far (earlier sessions of a resumed run included)."""
+        start = getattr(self, "_t0", None)
+        return self.elapsed_before + (time.perf_counter() - start if start is not None else 0.0)
+
+    def event(self, kind: str, **extra) -> dict:
+        """{"kind": "step"|"eval"|"sample"|"end", "step", "tokens", "elapsed", "train_loss",
+        "val_loss", "tokens_per_s", "lr", "mfu", ...}; sends it to the callbacks."""
+        ev = {"kind": kind, "step": self.step, "tokens": self.tokens, "elapsed": round(self.elapsed(), 3),
+              "train_loss": self.train_loss, "val_loss": self.val_loss, "tokens_per_s": self._tokens_per_s,
+              "lr": self._lr, "mfu": mfu(self.model_config, self._tokens_per_s, self.peak, self.world)}
+        ev.update(extra)
+        if kind != "sample":
+            self.history.append(ev)
+        if self.is_main:
+            for callback in self.callbacks:
+                callback(ev)
+        return ev
+
+    def _diverged(self, what: str) -> TrainingDiverged:
+        kept = (f"The last good checkpoint (step {self.last_saved_step}) is kept in {self.out_dir}."
+                if self.last_saved_step is not None else "No checkpoint had been saved yet.")
+        return TrainingDiverged(f"training diverged at step {self.step}: {what}. {kept} Try a smaller learning "
+                                f"rate (lr={self.config.lr}), a longer warmup or gradient clipping.")
+
+    def fit(self) -> dict:
+        """Train until max_steps, the target validation loss, max_seconds or stop(); returns
+        the summary (also sent as the "end" event). Raises TrainingDiverged on a NaN loss."""
+        cfg = self.config
+        dist = _dist()
+        per_step = cfg.tokens_per_step * self.world
+        self._t0 = time.perf_counter()
+        self._lr = lr_at(self.step, cfg.lr, cfg.min_lr, cfg.warmup_steps, cfg.max_steps)
+        self._tokens_per_s = None
+        status = "done"
+        bar = None
+        if self.progress and self.is_main:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=cfg.max_steps, initial=self.step, unit="step", dynamic_ncols=True, desc="training")
+        window_loss, window_steps = torch.zeros((), device=self.device), 0
+        window_t0 = time.perf_counter()
+        train_time, train_tokens = 0.0, 0
+        evaluated_at = None
+        try:
+            while self.step < cfg.max_steps:
+                self._lr = lr_at(self.step, cfg.lr, cfg.min_lr, cfg.warmup_steps, cfg.max_steps)
+                set_lr(self.optimizer, self._lr)
+                window_loss += self._train_step()
+                window_steps += 1
+                self.step += 1
+                self.tokens += per_step
+                s, last = self.step, self.step == cfg.max_steps
+                do_eval = self.val_ids is not None and (last or (cfg.eval_interval and s % cfg.eval_interval == 0
+                                                                 and s >= cfg.eval_start))
+                do_sample = cfg.sample_interval and (s % cfg.sample_interval == 0 or last)
+                do_save = self.out_dir is not None and cfg.ckpt_interval and s % cfg.ckpt_interval == 0
+                if not (s % cfg.log_interval == 0 or last or do_eval or do_sample or do_save):
+                    continue
+                # Log: one sync with the device; the mean loss over all processes.
+                stop = self._stop or (cfg.max_seconds is not None and self.elapsed() >= cfg.max_seconds)
+                packed = torch.stack([window_loss / window_steps, torch.tensor(float(stop), device=self.device)])
+                if dist:
+                    dist.all_reduce(packed)
+                    packed[0] /= self.world
+                loss, stop = packed.tolist()
+                dt = time.perf_counter() - window_t0
+                train_time += dt
+                train_tokens += window_steps * per_step
+                self._tokens_per_s = window_steps * per_step / dt if dt > 0 else None
+                self.train_loss = loss
+                window_loss.zero_()
+                window_steps = 0
+                if not math.isfinite(loss):
+                    raise self._diverged(f"the training loss became {loss}")
+                self.event("step")
+                if bar is not None:
+                    bar.set_postfix(loss=f"{loss:.4f}", tok_s=f"{self._tokens_per_s or 0:,.0f}", refresh=False)
+                    bar.update(s - bar.n)
+                if do_eval:
+                    self.val_loss = self.evaluate()
+                    evaluated_at = s
+                    if self.best_val_loss is None or self.val_loss < self.best_val_loss:
+                        self.best_val_loss = self.val_loss
+                    self.event("eval")
+                    if not math.isfinite(self.val_loss):
+                        raise self._diverged(f"the validation loss became {self.val_loss}")
+                    if cfg.target_val_loss is not None and self.val_loss <= cfg.target_val_loss:
+                        self.time_to_target = self.elapsed()
+                        status = "target reached"
+                        break
+                if do_sample and self.is_main:
+                    self.event("sample", sample=self.sample())
+                if do_save and not last:
+                    self.save()
+                if stop or (self._stop and self.world == 1):  # with several processes: at the next log
+                    status = "stopped" if self._stop else "time limit"
+                    break
+                window_t0 = time.perf_counter()  # evaluation, samples and saving do not count as training time
+            if self.val_ids is not None and evaluated_at != self.step:
+                self.val_loss = self.evaluate()
+                if self.best_val_loss is None or self.val_loss < self.best_val_loss:
+                    self.best_val_loss = self.val_loss
+                self.event("eval")
+            self.save()
+        except TrainingDiverged:
+            self.event("end", status="diverged")
+            raise
+        except KeyboardInterrupt:  # in a notebook: stop cleanly, keep the model as it is
+            status = "interrupted"
+        finally:
+            if bar is not None:
+                bar.close()
+        self._tokens_per_s = train_tokens / train_time if train_time > 0 else None
+        self.elapsed_before, self._t0 = self.elapsed(), None  # a later fit() continues the clock
+        summary = {
+            "status": status,
+            "steps": self.step,
+            "tokens": self.tokens,
+            "elapsed": round(self.elapsed(), 3),
+            "train_loss": self.train_loss,
+            "val_loss": self.val_loss,
+            "best_val_loss": self.best_val_loss,
+            "target_val_loss": cfg.target_val_loss,
+            "target_reached": self.time_to_target is not None,
+            "time_to_target": None if self.time_to_target is None else round(self.time_to_target, 3),
+            "tokens_per_s": self._tokens_per_s,
+            "mfu": mfu(self.model_config, self._tokens_per_s, self.peak, self.world),
+            "params": self.raw_model.num_params(),
+            "flops_per_token": flops_per_token(self.model_config),
+            "device": str(self.device),
+            "dtype": str(self.dtype).replace("torch.", ""),
+            "world_size": self.world,
+            "out_dir": str(self.out_dir) if self.out_dir else None,
+        }
+        self.summary = summary
+        self.event("end", **summary)
+        return summary
+
+
+def _as_ids(ids, name) -> torch.Tensor:
+    if not isinstance(ids, torch.Tensor):
+        ids = torch.as_tensor(ids, dtype=torch.long)
+    if ids.dim() != 1 or ids.is_floating_point():
+        raise ValueError(f"{name} must be a 1-D sequence of integer token ids, got shape {tuple(ids.shape)} "
+                         f"and dtype {ids.dtype}")
+    return ids.cpu()
+
+
+def _pick_dtype(name: str, device: torch.device) -> torch.dtype:
+    if name == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+
+
+# ---------------------------------------------------------------------------------------
+# One call from a notebook
+# ---------------------------------------------------------------------------------------
+
+def make_tokenizer(kind: str, text: str, tokenizer_file=None):
+    """'char': a CharTokenizer trained on `text`; 'bpe': the committed BPE tokenizer
+    (data/tokenizer_bpe.json), or `tokenizer_file`."""
+    from .tokenizer import CharTokenizer, load_tokenizer
+
+    if tokenizer_file is not None:
+        return load_tokenizer(tokenizer_file)
+    if kind == "char":
+        return CharTokenizer.train(text)
+    if kind == "bpe":
+        from .paths import DATA_DIR
+
+        return load_tokenizer(Path(DATA_DIR) / "tokenizer_bpe.json")
+    raise ValueError(f"tokenizer must be one of {TOKENIZERS}, not {kind!r}")
+
+
+def encode_text(tokenizer, text: str) -> torch.Tensor:
+    """Token ids of a whole text (BPE encodings are cached by course_lib.data.encode_corpus)."""
+    if getattr(tokenizer, "kind", None) == "char":  # fast enough to do every time
+        return torch.tensor(tokenizer.encode(text, allow_special=False), dtype=torch.long)
+    from .data import encode_corpus
+
+    with contextlib.redirect_stdout(sys.stderr):
+        return encode_corpus(tokenizer, text)
+
+
+def train(text: Optional[str] = None, tokenizer=None, preset: Optional[str] = None, callbacks=(), progress=True,
+          resume=False, val_fraction=0.1, **settings) -> Trainer:
+    """Tokenize `text` (default: the Shakespeare corpus), split it (the last val_fraction
+    validates), train, and return the Trainer (`.model`, `.summary`, `.history`).
+
+    tokenizer: a tokenizer object, or 'char'/'bpe' (default: the preset's). settings: any
+    TrainConfig field, e.g. max_steps=300, out_dir="runs/mine".
+    """
+    from .data import load_corpus, split
+
+    config = TrainConfig.from_preset(preset, **settings)
+    if text is None:
+        text = load_corpus()
+    if tokenizer is None or isinstance(tokenizer, str):
+        if isinstance(tokenizer, str):
+            config = dataclasses.replace(config, tokenizer=tokenizer).check()
+        tokenizer = make_tokenizer(config.tokenizer, text)
+    train_ids, val_ids = split(encode_text(tokenizer, text), val_fraction)
+    trainer = Trainer(config, train_ids, val_ids, tokenizer=tokenizer, callbacks=callbacks, progress=progress,
+                      resume=resume)
+    trainer.fit()
+    return trainer
+
+
+# ---------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------
+
+def _optional(kind):
+    def parse(text):
+        return None if text.lower() == "none" else kind(text)
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m course_lib.train",
+        description="Train the course's GPT. Prints one JSON line per evaluation and a JSON summary.",
+        epilog=f"Presets: {', '.join(PRESETS)}. Flags override the preset's settings.",
+    )
+    parser.add_argument("--data", help="a UTF-8 text file (default: the Shakespeare corpus)")
+    parser.add_argument("--tokenizer-file", help="a saved tokenizer JSON to use instead (for bpe: default "
+                        "data/tokenizer_bpe.json)")
+    parser.add_argument("--preset", help=f"named settings: {', '.join(PRESETS)}")
+    parser.add_argument("--out", required=True, help="folder for checkpoints and train_state.pt")
+    parser.add_argument("--resume", action="store_true", help="continue the run saved in --out exactly")
+    parser.add_argument("--val-fraction", type=float, default=0.1, help="the last part of the text that validates")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    for f in dataclasses.fields(TrainConfig):
+        if f.name == "out_dir":
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        help = f.metadata.get("help", "")
+        if f.type in ("bool", bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help)
+            continue
+        kind = {"int": int, "float": float, "str": str, "Optional[int]": _optional(int),
+                "Optional[float]": _optional(float), "Optional[str]": str}[str(f.type)]
+        choices = {"tokenizer": TOKENIZERS, "dtype": DTYPES}.get(f.name)
+        parser.add_argument(flag, type=kind, default=None, choices=choices, help=help)
+    return parser
+
+
+def config_from_args(args) -> TrainConfig:
+    overrides = {name: getattr(args, name) for name in field_names()
+                 if name != "out_dir" and getattr(args, name, None) is not None}
+    return TrainConfig.from_preset(args.preset, out_dir=args.out, **overrides)
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    rank = 0
+    try:
+        config = config_from_args(args)
+        rank, world, device = setup_distributed(config.device)
+        if world > 1 and device.type == "cpu" and config.num_threads is None:
+            local = int(os.environ.get("LOCAL_WORLD_SIZE", world))
+            config = dataclasses.replace(config, num_threads=max(1, (os.cpu_count() or 1) // local))
+        from .data import load_corpus, load_text, split
+
+        with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the JSON lines
+            text = load_text(args.data) if args.data else load_corpus()
+        tokenizer = make_tokenizer(config.tokenizer, text, args.tokenizer_file)
+        train_ids, val_ids = split(encode_text(tokenizer, text), args.val_fraction)
+
+        def print_evals(ev):
+            if ev["kind"] == "eval":
+                keys = ("step", "tokens", "elapsed", "train_loss", "val_loss", "tokens_per_s", "lr", "mfu")
+                print(json.dumps({"kind": "eval", **{k: ev[k] for k in keys}}), flush=True)
+
+        trainer = Trainer(config, train_ids, val_ids, tokenizer=tokenizer, callbacks=[print_evals],
+                          progress=not args.no_progress, resume=args.resume)
+        summary = trainer.fit()
+        if rank == 0:
+            print(json.dumps({"kind": "summary", **summary}), flush=True)
+        return 130 if summary["status"] == "interrupted" else 0
+    except TrainingDiverged as err:
+        if rank == 0:
+            print(f"error: {err}", file=sys.stderr)
+        return 1
+    except (ValueError, FileNotFoundError, ConnectionError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    finally:
+        teardown_distributed()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""What all explorers share: showing themselves, a message area, errors as messages.
+
+An explorer is a plain Python object with a `.widget` (an ipywidgets box) that is what
+JupyterLab displays. Tests and lessons drive it through ordinary attributes and methods;
+no browser is needed.
+"""
+import contextlib
+import html
+import re
+
+import ipywidgets as W
+
+from .style import message_html
+
+
+class Explorer:
+    """Base class: `.widget` is shown when the object is the last thing in a cell."""
+
+    widget: W.Widget
+
+    def __init__(self):
+        self.message_area = W.HTML(value="", layout=W.Layout(width="100%"))
+        self._message = ""
+        self._sent = {}  # (id of a plotly object, property) -> the value last assigned
+
+    def _set(self, obj, name, value):
+        """obj.name = value, unless this very value was assigned last time.
+
+        plotly checks every assignment against its schema, which costs far more than a
+        comparison; titles, tick labels and ranges rarely change between two redraws.
+        """
+        key = (id(obj), name)
+        if key in self._sent and self._sent[key] == value:
+            return
+        setattr(obj, name, value)
+        self._sent[key] = value
+
+    # -- display ---------------------------------------------------------------------------
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def display(self):
+        from IPython.display import display
+
+        display(self.widget)
+
+    # -- messages ----------------------------------------------------------------------------
+    @property
+    def message(self) -> str:
+        """The message the widget shows right now ('' when all is well)."""
+        return self._message
+
+    def show_message(self, text: str, kind: str = "error"):
+        self._message = text or ""
+        self.message_area.value = message_html(text, kind)
+
+    def clear_message(self):
+        self.show_message("")
+
+    @contextlib.contextmanager
+    def errors_as_messages(self):
+        """Run a block; a ValueError from the library becomes a message, not a traceback."""
+        try:
+            yield
+        except (ValueError, TypeError) as e:
+            self.show_message(str(e), "error")
+
+
+def plain_text(html_text: str) -> str:
+    """The text of an HTML fragment (for tests reading a widget's HTML area)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", html_text))

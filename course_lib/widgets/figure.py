@@ -1,0 +1,30 @@
+"""A plotly FigureWidget whose saved state is always the figure as it is now.
+
+plotly's FigureWidget sends each change to the browser as a one-off message ("restyle
+this trace", "relayout that axis"), and it refreshes its full state (what a page that
+connects later, Voila, or a notebook saved with its widget state, gets) only when the
+figure itself is displayed. Inside an ipywidgets box it never is, so a page that
+connects after the changes, such as Voila, or an exported HTML page, would show
+the empty figure the widget was created with.
+
+`LiveFigure` refreshes that state whenever the full state is asked for (a page
+connecting, the widget state being saved), and at no other time, so the per-change
+messages stay as small and fast as plotly makes them.
+"""
+from copy import deepcopy
+
+import plotly.graph_objects as go
+
+
+class LiveFigure(go.FigureWidget):
+    def _refresh_widget_state(self):
+        if "_data" not in self.__dict__ or "_layout_obj" not in self.__dict__:
+            return  # still being built (ipywidgets asks for the state while opening the comm)
+        # Set the trait values directly: assigning them would also send them to the browser.
+        self._trait_values["_widget_data"] = deepcopy(self._data)
+        self._trait_values["_widget_layout"] = deepcopy(self._layout_obj._props)
+
+    def get_state(self, key=None, drop_defaults=False):
+        if key is None or (not isinstance(key, str) and {"_widget_data", "_widget_layout"} & set(key)):
+            self._refresh_widget_state()
+        return super().get_state(key=key, drop_defaults=drop_defaults)
