@@ -2,7 +2,8 @@
 
 nbval already runs every lesson's code; this checks what only a browser shows: widgets
 that fail to render and charts drawn without their data. To stay within CI's time, only
-lesson 00 and the widgets gallery run here; COURSE_BROWSER_LESSONS=all runs every lesson.
+lesson 00 and the widgets gallery run here; COURSE_BROWSER_LESSONS=all runs every lesson
+(or name them: COURSE_BROWSER_LESSONS=00_prediction_machine.ipynb,05_attention.ipynb).
 Screenshots: test-output/browser/lesson-*.png.
 """
 import os
@@ -21,8 +22,12 @@ LESSONS = ["00_prediction_machine.ipynb", "widgets_gallery.ipynb"]
 
 
 def lessons_to_run():
-    if os.environ.get("COURSE_BROWSER_LESSONS") == "all":
+    """LESSONS, or COURSE_BROWSER_LESSONS: "all", or notebook names separated by commas."""
+    chosen = os.environ.get("COURSE_BROWSER_LESSONS", "").strip()
+    if chosen == "all":
         return sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
+    if chosen:
+        return [name.strip() for name in chosen.split(",") if name.strip()]
     return LESSONS
 
 
