@@ -26,8 +26,10 @@ class-mode: setup
 
 # COURSE_FAST=1 shrinks the lessons' training; COURSE_FILL_SOLUTIONS=1 makes the exercise
 # checkers check the reference solutions; --nbval-lax runs every notebook in notebooks/.
+# OMP_WAIT_POLICY=PASSIVE: idle torch threads sleep instead of spinning, so the kernel,
+# the browser and the servers of the tests do not starve each other on a 2-core machine.
 test: setup
-	COURSE_FAST=1 COURSE_FILL_SOLUTIONS=1 $(BIN)/python -m pytest -p no:cacheprovider --nbval-lax \
+	COURSE_FAST=1 COURSE_FILL_SOLUTIONS=1 OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m pytest -p no:cacheprovider --nbval-lax \
 		--nbval-cell-timeout=600 --durations=15
 
 clean-venv:

@@ -16,6 +16,7 @@ def strip(path: Path) -> bool:
     nb = json.loads(path.read_text(encoding="utf-8"))
     before = json.dumps(nb, sort_keys=True)
     nb.get("metadata", {}).pop("widgets", None)
+    count = 0
     for cell in nb.get("cells", []):
         if cell.get("cell_type") != "code":
             cell.pop("outputs", None)
@@ -24,10 +25,13 @@ def strip(path: Path) -> bool:
         tags = cell.get("metadata", {}).get("tags", [])
         cell["execution_count"] = None
         if KEEP_TAG in tags:
+            # nbval treats a cell with outputs but no execution count as "unrun": keep a number
+            count += 1
+            cell["execution_count"] = count
             kept = []
             for out in cell.get("outputs", []):
                 if out.get("output_type") == "execute_result":
-                    out["execution_count"] = None
+                    out["execution_count"] = count
                 if out.get("output_type") == "error":
                     continue
                 kept.append(out)
