@@ -353,7 +353,7 @@ def sft(model: GPT, tokenizer, dialogues: list, steps: int = 200, batch_size: in
     order, pos = [], 0
     log = []
     model.train()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     bar = tqdm(range(steps), desc="SFT", disable=not progress)
     for step in bar:
         batch = []
@@ -373,7 +373,8 @@ def sft(model: GPT, tokenizer, dialogues: list, steps: int = 200, batch_size: in
         optimizer.step()
         entry = {"step": step + 1, "loss": loss.item(), "lr": optimizer.param_groups[0]["lr"],
                  "answer_tokens": int((Y != IGNORE).sum()), "tokens": int(X.numel()),
-                 "seconds": round(time.perf_counter() - t0, 2)}
+                 "seconds": round(time.perf_counter() - t0, 2),
+                 "cpu_seconds": round(time.process_time() - c0, 2)}
         log.append(entry)
         bar.set_postfix(loss=f"{entry['loss']:.3f}")
         if callback is not None and callback(entry) is False:
@@ -451,7 +452,7 @@ def main(argv=None) -> int:
             "dialogues_sha256": file_sha256(dialogues_dir() / "train.jsonl"),
             "final_loss": round(sum(e["loss"] for e in log[-10:]) / min(10, len(log)), 4),
             "heldout_reference_loss": round(answer_loss(model, tokenizer, heldout), 4),
-            "seconds": round(seconds, 1), "device": str(device),
+            "seconds": round(seconds, 1), "cpu_seconds": log[-1]["cpu_seconds"], "device": str(device),
             "command": "python -m course_lib.chat " + " ".join(sys.argv[1:] if argv is None else argv),
         }
         save_checkpoint(args.out, model.cpu(), tokenizer, meta=meta,
