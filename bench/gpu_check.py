@@ -83,6 +83,8 @@ def throughput(args, device) -> dict:
             continue
         break
     after = [m for m in marks if m[2] >= args.warmup_steps]
+    if len(after) < 2:
+        raise SystemExit(f"[throughput] only {len(marks)} logged steps: too few to measure; raise --seconds")
     (t_a, tok_a, step_a), (t_b, tok_b, step_b) = after[0], after[-1]
     tokens_per_s = (tok_b - tok_a) / (t_b - t_a)
     fpt = flops_per_token(trainer.model_config)

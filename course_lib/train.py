@@ -195,7 +195,7 @@ PRESETS = {
     # and one evaluation of the whole validation split at the end (see bench/RESULTS.md).
     "tiny-char-fast": dict(
         tokenizer="char", n_layer=2, n_head=4, n_embd=128, block_size=32, dropout=0.0,
-        batch_size=32, grad_accum=1, max_steps=800, lr=7e-3, min_lr=7e-4, warmup_steps=30,
+        batch_size=32, grad_accum=1, max_steps=900, lr=6e-3, min_lr=6e-4, warmup_steps=50,
         weight_decay=0.1, beta1=0.9, beta2=0.99, grad_clip=1.0,
         eval_interval=0, eval_batch_size=512, log_interval=100,
     ),

@@ -244,6 +244,29 @@ def test_weight_decay_only_on_matrices():
     assert sum(p.numel() for g in (decay, no_decay) for p in g["params"]) == model.num_params()
 
 
+def test_written_out_adamw_matches_torch_and_shares_its_state_format():
+    import copy
+
+    from course_lib.optim import AdamW, param_groups
+
+    torch.manual_seed(0)
+    a = GPT(GPTConfig(vocab_size=50, block_size=16, n_layer=2, n_head=2, n_embd=16))
+    b = copy.deepcopy(a)
+    ours = AdamW(param_groups(a, 0.1), lr=1e-2, betas=(0.9, 0.95))
+    theirs = torch.optim.AdamW(param_groups(b, 0.1), lr=1e-2, betas=(0.9, 0.95), foreach=True)
+    x = torch.randint(0, 50, (4, 16))
+    for _ in range(4):
+        for model, opt in ((a, ours), (b, theirs)):
+            model(x, x)[1].backward()
+            opt.step()
+            opt.zero_grad()
+    for p, q in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(p, q, atol=1e-7, rtol=1e-6)
+    theirs.load_state_dict(ours.state_dict())  # a run can move between the two
+    ours.load_state_dict(theirs.state_dict())
+    assert ours.state[next(a.parameters())]["step"].item() == 4
+
+
 def test_lr_schedule_warms_up_then_follows_a_cosine_to_min_lr():
     kw = dict(max_lr=1.0, min_lr=0.1, warmup_steps=10, max_steps=110)
     lrs = [lr_at(s, **kw) for s in range(120)]

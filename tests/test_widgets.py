@@ -156,12 +156,24 @@ def test_attention_rows_sum_to_one_and_the_future_is_masked(tiny_model, char_tok
     assert explorer.forward_passes == 1  # layers and heads come from one trace
 
 
+def test_attention_patterns_equal_the_models_trace(tiny_model, char_tokenizer):
+    from course_lib.widgets.attention import LayerByLayer, attention_patterns
+
+    idx = torch.tensor([char_tokenizer.encode("To be, or not to be")])
+    expected = tiny_model.trace(idx).attn_pattern[:, 0]
+    assert torch.allclose(attention_patterns(tiny_model, idx), expected, atol=1e-6)
+    lazy = LayerByLayer(tiny_model, idx)
+    assert len(lazy.upto(0)) == 1  # layer 0 needs only the first block
+    assert np.allclose(lazy.upto(1)[1], expected[1].numpy(), atol=1e-6)
+
+
 def test_attention_query_row_and_grid(tiny_model, char_tokenizer):
     explorer = AttentionExplorer(tiny_model, char_tokenizer, text="To be, or not")
     explorer.query = 4
     assert explorer.row_weights() == pytest.approx(explorer.pattern[4, :5].tolist(), abs=1e-6)
     assert explorer.fig.layout.shapes[0].y0 == 3.5  # the row is outlined
     assert "position 4" in explorer.row_fig.layout.title.text
+    assert explorer.grid_fig is None  # made only when the grid is first shown
     explorer.head = "all"
     assert len(explorer.grid_fig.data) == 2 and explorer.single_box.layout.display == "none"
     assert len(explorer.grid_fig.layout.shapes) == 2
@@ -363,3 +375,7 @@ def test_every_widget_displays_and_has_a_static_copy(tiny_model, char_tokenizer)
     viewer = TokenViewer(char_tokenizer, text="To be")
     assert "To" in viewer.static().data or "T" in viewer.static().data
     assert math.isfinite(widgets[0].bars()[0][1])
+    from course_lib.widgets.base import snapshots
+
+    page = snapshots(widgets[0], viewer, include_plotlyjs=False).data
+    assert "Plotly.newPlot" in page and "·" in page  # the bar chart, then the chips

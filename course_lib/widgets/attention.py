@@ -27,23 +27,44 @@ from .style import (
 ALL = "all"
 
 
-@torch.no_grad()
-def attention_patterns(model, idx) -> torch.Tensor:
-    """(L, H, T, T) attention weights of every layer and head for idx (1, T).
+class LayerByLayer:
+    """Attention patterns of one text, computed a layer at a time, only as far as asked.
 
-    The same computation as `GPT.trace` (a test checks it), minus what the patterns do not
-    depend on: the last block's feed-forward layer and the output layer.
+    Layer l's patterns depend only on the layers before it, so looking at layer 0 needs
+    one block of work, not the whole model. The same computation as `GPT.trace` (a test
+    checks it), without what no pattern depends on (the last feed-forward layer, the output).
     """
-    model._check_idx(idx)
-    x = model.embed(idx)
-    patterns = []
-    for i, block in enumerate(model.blocks):
-        attn_out, pattern = block.attn.forward_explicit(block.ln1(x))
-        patterns.append(pattern[0])
-        if i + 1 < len(model.blocks):
-            x = x + attn_out
-            x = x + block.mlp(block.ln2(x))[0]
-    return torch.stack(patterns)
+
+    def __init__(self, model, idx):
+        model._check_idx(idx)
+        self.model = model
+        with torch.no_grad():
+            self.x = model.embed(idx)  # the residual stream after the layers done so far
+        self.patterns = []  # per layer: (H, T, T) numpy
+
+    def upto(self, layer: int) -> list:
+        blocks = self.model.blocks
+        was_training = self.model.training
+        if was_training:
+            self.model.eval()
+        try:
+            with torch.no_grad():
+                while len(self.patterns) <= layer:
+                    block = blocks[len(self.patterns)]
+                    attn_out, pattern = block.attn.forward_explicit(block.ln1(self.x))
+                    self.patterns.append(pattern[0].float().cpu().numpy())
+                    if len(self.patterns) < len(blocks):
+                        self.x = self.x + attn_out
+                        self.x = self.x + block.mlp(block.ln2(self.x))[0]
+        finally:
+            if was_training:
+                self.model.train()
+        return self.patterns
+
+
+def attention_patterns(model, idx) -> torch.Tensor:
+    """(L, H, T, T) attention weights of every layer and head for idx (1, T)."""
+    return torch.from_numpy(np.stack(LayerByLayer(model, idx).upto(model.config.n_layer - 1)))
 
 
 class AttentionExplorer(Explorer):
@@ -64,10 +85,11 @@ class AttentionExplorer(Explorer):
         self.n_layer, self.n_head, self.block_size = cfg.n_layer, cfg.n_head, cfg.block_size
         self.forward_passes = 0
         self.tokens = []  # token texts of the current text
-        self._patterns = None  # (L, H, T, T) numpy, for the current text
+        self._layers = None  # the current text's patterns, computed layer by layer
         self._cache_text = None
         self._quiet = False
         self._axes_drawn = {"single": None, "grid": None}  # which text's tokens the axes show
+        self._built = False
 
         wide = {"description_width": "initial"}
         self.text_box = W.Textarea(value=text, rows=2, placeholder="Type a text to look inside",
@@ -81,33 +103,11 @@ class AttentionExplorer(Explorer):
                                          description="where does this token look?", style=wide,
                                          layout=W.Layout(width="400px"))
 
-        hover = "query (row) %{y}, key (column) %{x}<br>weight %{z:.3f}<extra></extra>"
-        self.fig = LiveFigure(
-            data=[go.Heatmap(coloraxis="coloraxis", hovertemplate=hover, xgap=0.5, ygap=0.5)],
-            layout=base_layout("", "key: the token looked at", "query: the token looking",
-                               height=560, width=640, plot_bgcolor=MASKED,
-                               coloraxis=dict(colorscale=HEATMAP_SCALE, cmin=0, cmax=1,
-                                              colorbar=dict(title=dict(text="weight", side="right"), thickness=14)),
-                               margin=dict(l=110, r=20, t=70, b=100)),
-        )
-        axes = dict(tickfont=dict(family=MONO_FAMILY, size=11), showgrid=False, zeroline=False, automargin=True)
-        self.fig.update_yaxes(autorange="reversed", **axes)
-        self.fig.update_xaxes(tickangle=-60, **axes)
-        self.fig.data[0].on_click(self._on_click_single)
-
-        self.row_fig = LiveFigure(
-            data=[go.Bar(marker=dict(color=BAR), hovertemplate="key (column) %{x}<br>weight %{y:.3f}<extra></extra>")],
-            layout=base_layout("Pick a token (click a row or use the menu) to see where it looks",
-                               "key: the token looked at", "attention weight", height=300, width=640,
-                               margin=dict(l=60, r=20, t=50, b=90)),
-        )
-        self.row_fig.update_xaxes(tickangle=-60, tickfont=dict(family=MONO_FAMILY, size=11))
-        self.row_fig.update_yaxes(range=[0, 1.05])
-
-        self.grid_fig = self._make_grid()
-
-        self.single_box = W.VBox([self.fig, self.row_fig])
-        self.grid_box = W.VBox([self.grid_fig])
+        # The figures are made when first needed: each plotly figure widget costs the page
+        # several megabytes of JavaScript, so a single-head view makes no grid and vice versa.
+        self.fig = self.row_fig = self.grid_fig = None
+        self.single_box = W.VBox([])
+        self.grid_box = W.VBox([])
 
         self.text_box.observe(self._on_text, "value")
         self.layer_dropdown.observe(self._on_view, "value")
@@ -123,6 +123,32 @@ class AttentionExplorer(Explorer):
             self.grid_box,
         ], layout=W.Layout(width="100%", max_width="980px"))
         self.update(query=query)
+        self._built = True
+
+    def _make_single(self):
+        hover = "query (row) %{y}, key (column) %{x}<br>weight %{z:.3f}<extra></extra>"
+        self.fig = LiveFigure(
+            data=[go.Heatmap(coloraxis="coloraxis", hovertemplate=hover, xgap=0.5, ygap=0.5)],
+            layout=base_layout("", "key: the token looked at", "query: the token looking",
+                               height=560, width=640, plot_bgcolor=MASKED,
+                               coloraxis=dict(colorscale=HEATMAP_SCALE, cmin=0, cmax=1,
+                                              colorbar=dict(title=dict(text="weight", side="right"), thickness=14)),
+                               margin=dict(l=110, r=20, t=70, b=100)),
+        )
+        axes = dict(tickfont=dict(family=MONO_FAMILY, size=11), showgrid=False, zeroline=False, automargin=True)
+        self.fig.update_yaxes(autorange="reversed", **axes)
+        self.fig.update_xaxes(tickangle=-60, **axes)
+        self.fig.data[0].on_click(self._on_click_single)
+        self.row_fig = LiveFigure(
+            data=[go.Bar(marker=dict(color=BAR), hovertemplate="key (column) %{x}<br>weight %{y:.3f}<extra></extra>")],
+            layout=base_layout("Pick a token (click a row or use the menu) to see where it looks",
+                               "key: the token looked at", "attention weight", height=300, width=640,
+                               margin=dict(l=60, r=20, t=50, b=90)),
+        )
+        self.row_fig.update_xaxes(tickangle=-60, tickfont=dict(family=MONO_FAMILY, size=11))
+        self.row_fig.update_yaxes(range=[0, 1.05])
+        self._axes_drawn["single"] = None
+        self.single_box.children = [self.fig, self.row_fig]
 
     def _make_grid(self):
         cols = min(self.n_head, 4)
@@ -139,10 +165,11 @@ class AttentionExplorer(Explorer):
                                         margin=dict(l=30, r=20, t=80, b=20)))
         fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
         fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed")
-        widget = LiveFigure(fig)
-        for h, trace in enumerate(widget.data):
+        self.grid_fig = LiveFigure(fig)
+        for h, trace in enumerate(self.grid_fig.data):
             trace.on_click(lambda trace, points, state, h=h: self._on_click_grid(h, points))
-        return widget
+        self._axes_drawn["grid"] = None
+        self.grid_box.children = [self.grid_fig]
 
     # -- properties ------------------------------------------------------------------------------
     @property
@@ -187,7 +214,7 @@ class AttentionExplorer(Explorer):
     def pattern(self) -> np.ndarray:
         """(T, T) attention weights of the chosen layer and head (head 0 in grid view)."""
         head = 0 if self.head == ALL else self.head
-        return self._patterns[self.layer, head]
+        return self._layers.upto(self.layer)[self.layer][head]
 
     # -- the model, once per text ------------------------------------------------------------------
     def _trace(self, text):
@@ -201,16 +228,8 @@ class AttentionExplorer(Explorer):
                 f"The text has {len(ids)} tokens but the model reads at most {self.block_size} at once "
                 f"(its context). Shorten the text.")
         device = next(self.model.parameters()).device
-        was_training = self.model.training
-        if was_training:
-            self.model.eval()
-        try:
-            patterns = attention_patterns(self.model, torch.tensor([ids], dtype=torch.long, device=device))
-        finally:
-            if was_training:
-                self.model.train()
+        self._layers = LayerByLayer(self.model, torch.tensor([ids], dtype=torch.long, device=device))
         self.forward_passes += 1
-        self._patterns = patterns.float().cpu().numpy()  # (L, H, T, T)
         self.tokens = [self.tokenizer.token_text(i) for i in ids]
         self._cache_text = text
         self._labels = [plotly_text(visible_token(t)) for t in self.tokens]  # tick labels at positions 0..T-1
@@ -267,13 +286,24 @@ class AttentionExplorer(Explorer):
             finally:
                 self._quiet = False
         if self.head == ALL:
+            new = self.grid_fig is None
+            if new:
+                self._make_grid()
             self.single_box.layout.display = "none"
             self.grid_box.layout.display = None
             self._draw_grid()
+            figures = [self.grid_fig]
         else:
+            new = self.fig is None
+            if new:
+                self._make_single()
             self.grid_box.layout.display = "none"
             self.single_box.layout.display = None
             self._draw_single()
+            figures = [self.fig, self.row_fig]
+        if new and self._built:  # made after the explorer was built (maybe shown already): send it whole
+            for figure in figures:
+                figure.sync()
         return True
 
     def _visible(self, pattern):
@@ -283,8 +313,10 @@ class AttentionExplorer(Explorer):
     def _set_axes(self, fig, heats, labels=True):
         """Positions of the cells, and the tokens as tick labels."""
         T = len(self._labels)
-        for heat in heats:
-            heat.x, heat.y = self._cols, self._rows
+        if self._sent.get((id(fig), "cells")) != T:  # the cell positions depend only on the length
+            for heat in heats:
+                heat.x, heat.y = self._cols, self._rows
+            self._sent[(id(fig), "cells")] = T
         for i in range(1, len(heats) + 1):
             suffix = "" if i == 1 else str(i)
             xaxis, yaxis = fig.layout["xaxis" + suffix], fig.layout["yaxis" + suffix]
@@ -337,7 +369,7 @@ class AttentionExplorer(Explorer):
         with self.grid_fig.batch_update():
             new_text = self._axes_drawn["grid"] != self._cache_text
             for h, heat in enumerate(self.grid_fig.data):
-                heat.z = self._visible(self._patterns[self.layer, h])
+                heat.z = self._visible(self._layers.upto(self.layer)[self.layer][h])
             if new_text:
                 self._set_axes(self.grid_fig, self.grid_fig.data, labels=False)
             self._axes_drawn["grid"] = self._cache_text

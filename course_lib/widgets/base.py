@@ -37,6 +37,8 @@ class Explorer:
 
     # -- display ---------------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs):
+        for figure in _figures(self.widget):
+            figure.sync()  # the browser builds the view from the figure as it is now
         return self.widget._repr_mimebundle_(**kwargs)
 
     def display(self):
@@ -64,6 +66,35 @@ class Explorer:
             yield
         except (ValueError, TypeError) as e:
             self.show_message(str(e), "error")
+
+
+def _figures(widget):
+    """Every LiveFigure inside a widget tree."""
+    if hasattr(widget, "sync") and hasattr(widget, "_widget_data"):
+        yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _figures(child)
+
+
+def snapshots(*explorers, include_plotlyjs=True):
+    """The explorers' current pictures as plain HTML, for pages read without Python.
+
+    A widget needs a running kernel (or, in an exported page, JavaScript fetched from the
+    internet) to draw itself; this HTML does not: each figure is plotly's own HTML, with
+    plotly.js put into the page once (include_plotlyjs=True, about 4.6 MB, works offline;
+    "cdn" loads it from the internet instead).
+    """
+    from IPython.display import HTML
+
+    parts = []
+    for explorer in explorers:
+        static = explorer.static()
+        if hasattr(static, "to_html"):
+            parts.append(static.to_html(full_html=False, include_plotlyjs=include_plotlyjs if not parts else False,
+                                        config={"displaylogo": False}))
+        else:  # already HTML (the token viewer)
+            parts.append(static.data)
+    return HTML("\n".join(parts))
 
 
 def plain_text(html_text: str) -> str:

@@ -8,8 +8,9 @@ connects after the changes, such as Voila, or an exported HTML page, would show
 the empty figure the widget was created with.
 
 `LiveFigure` refreshes that state whenever the full state is asked for (a page
-connecting, the widget state being saved), and at no other time, so the per-change
-messages stay as small and fast as plotly makes them.
+connecting, the widget state being saved), and sends it when an explorer is displayed
+(`sync`), and at no other time, so the per-change messages stay as small and fast as
+plotly makes them.
 """
 from copy import deepcopy
 
@@ -17,6 +18,16 @@ import plotly.graph_objects as go
 
 
 class LiveFigure(go.FigureWidget):
+    def sync(self):
+        """Send the whole figure to the browser now (done when an explorer is displayed).
+
+        In JupyterLab the browser builds a figure's view from the state it already holds,
+        so changes made before the figure was on screen must be sent again as state.
+        """
+        if "_data" in self.__dict__ and "_layout_obj" in self.__dict__:
+            self._widget_layout = deepcopy(self._layout_obj._props)
+            self._widget_data = deepcopy(self._data)
+
     def _refresh_widget_state(self):
         if "_data" not in self.__dict__ or "_layout_obj" not in self.__dict__:
             return  # still being built (ipywidgets asks for the state while opening the comm)
