@@ -150,7 +150,7 @@ def test_attention_rows_sum_to_one_and_the_future_is_masked(tiny_model, char_tok
             assert np.all(np.triu(pattern, k=1) == 0)
             z = explorer.heatmap_z()
             assert np.all(np.isnan(z[np.triu_indices(T, 1)]))  # drawn grey
-            assert np.allclose(z[np.tril_indices(T)], pattern[np.tril_indices(T)], atol=1e-6)
+            assert np.allclose(z[np.tril_indices(T)], pattern[np.tril_indices(T)], atol=1e-4)  # drawn to 4 places
     trace = tiny_model.trace(torch.tensor([char_tokenizer.encode("To be, or not to be")]))
     assert np.allclose(explorer.pattern, trace.attn_pattern[1, 0, 1].numpy(), atol=1e-6)
     assert explorer.forward_passes == 1  # layers and heads come from one trace
@@ -170,7 +170,7 @@ def test_attention_patterns_equal_the_models_trace(tiny_model, char_tokenizer):
 def test_attention_query_row_and_grid(tiny_model, char_tokenizer):
     explorer = AttentionExplorer(tiny_model, char_tokenizer, text="To be, or not")
     explorer.query = 4
-    assert explorer.row_weights() == pytest.approx(explorer.pattern[4, :5].tolist(), abs=1e-6)
+    assert explorer.row_weights() == pytest.approx(explorer.pattern[4, :5].tolist(), abs=1e-4)
     assert explorer.fig.layout.shapes[0].y0 == 3.5  # the row is outlined
     assert "position 4" in explorer.row_fig.layout.title.text
     assert explorer.grid_fig is None  # made only when the grid is first shown

@@ -235,10 +235,9 @@ class AttentionExplorer(Explorer):
         self._labels = [plotly_text(visible_token(t)) for t in self.tokens]  # tick labels at positions 0..T-1
         T = len(ids)
         # The figure gets only the cells a token may see (row q, columns 0..q) as a list of
-        # points; the hidden future has no points, so the grey background shows there. (Flat
-        # float32/int32 arrays travel to the browser as binary data, fast; NaN would not fit JSON.)
-        rows, cols = np.tril_indices(T)
-        self._rows, self._cols = rows.astype(np.int32), cols.astype(np.int32)
+        # points; the hidden future has no points, so the grey background shows there (and
+        # no NaN is needed, which JSON could not carry).
+        self._rows, self._cols = np.tril_indices(T)
         self._quiet = True
         try:
             old = self.query_dropdown.value
@@ -307,15 +306,19 @@ class AttentionExplorer(Explorer):
         return True
 
     def _visible(self, pattern):
-        """The weights of the cells a token may see, flat, in the order of self._rows/_cols."""
-        return np.ascontiguousarray(pattern[self._rows, self._cols], dtype=np.float32)
+        """The weights of the cells a token may see, flat, in the order of self._rows/_cols.
+
+        Plain lists, not numpy arrays: JupyterLab loses a figure's full state when it
+        carries binary arrays, so everything the figures hold is JSON.
+        """
+        return pattern[self._rows, self._cols].round(4).tolist()
 
     def _set_axes(self, fig, heats, labels=True):
         """Positions of the cells, and the tokens as tick labels."""
         T = len(self._labels)
         if self._sent.get((id(fig), "cells")) != T:  # the cell positions depend only on the length
             for heat in heats:
-                heat.x, heat.y = self._cols, self._rows
+                heat.x, heat.y = self._cols.tolist(), self._rows.tolist()
             self._sent[(id(fig), "cells")] = T
         for i in range(1, len(heats) + 1):
             suffix = "" if i == 1 else str(i)
@@ -354,8 +357,8 @@ class AttentionExplorer(Explorer):
                 self._set(self.row_fig.layout.title, "text",
                           "Pick a token (click a row or use the menu) to see where it looks")
             else:
-                bars.x = np.arange(q + 1, dtype=np.int32)
-                bars.y = np.ascontiguousarray(self.pattern[q, : q + 1], dtype=np.float32)
+                bars.x = list(range(q + 1))
+                bars.y = self.pattern[q, : q + 1].round(4).tolist()
                 xaxis = self.row_fig.layout.xaxis
                 self._set(xaxis, "tickmode", "array")
                 self._set(xaxis, "tickvals", list(range(q + 1)))

@@ -37,8 +37,9 @@ class Explorer:
 
     # -- display ---------------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs):
-        for figure in _figures(self.widget):
+        for figure, parent in _figures(self.widget):
             figure.sync()  # the browser builds the view from the figure as it is now
+            figure.redraw_when_shown(parent)
         return self.widget._repr_mimebundle_(**kwargs)
 
     def display(self):
@@ -68,12 +69,12 @@ class Explorer:
             self.show_message(str(e), "error")
 
 
-def _figures(widget):
-    """Every LiveFigure inside a widget tree."""
-    if hasattr(widget, "sync") and hasattr(widget, "_widget_data"):
-        yield widget
+def _figures(widget, parent=None):
+    """(figure, the box holding it) for every LiveFigure inside a widget tree."""
+    if hasattr(widget, "redraw_when_shown"):
+        yield widget, parent
     for child in getattr(widget, "children", ()):
-        yield from _figures(child)
+        yield from _figures(child, widget)
 
 
 def snapshots(*explorers, include_plotlyjs=True):

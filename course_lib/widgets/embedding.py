@@ -227,10 +227,10 @@ class EmbeddingExplorer(Explorer):
         me = self._coordinates([self.token_id])
         Marked = go.Scatter3d if three else go.Scatter
 
-        def xyz(points):
-            d = dict(x=points[:, 0], y=points[:, 1])
+        def xyz(points):  # plain lists: JupyterLab loses a figure's full state when it holds binary arrays
+            d = dict(x=points[:, 0].round(5).tolist(), y=points[:, 1].round(5).tolist())
             if three:
-                d["z"] = points[:, 2]
+                d["z"] = points[:, 2].round(5).tolist()
             return d
 
         text_style = dict(textposition="top center", textfont=dict(family=MONO_FAMILY, size=12, color=TEXT))

@@ -28,6 +28,31 @@ class LiveFigure(go.FigureWidget):
             self._widget_layout = deepcopy(self._layout_obj._props)
             self._widget_data = deepcopy(self._data)
 
+    def redraw_when_shown(self, parent):
+        """Once the browser reports the first view of this figure, send the figure again
+        and draw that view afresh (taking it out of `parent` and putting it back).
+
+        Under load, JupyterLab may build the view before it has taken in the changes sent
+        while the widget was still starting up, and a view never rereads the full state.
+        The browser's report of a new view comes only once the widget is running, so what
+        is sent then arrives.
+        """
+        if parent is None or getattr(self, "_redraw_parent", None) is not None:
+            return
+        self._redraw_parent = parent
+        self.observe(self._first_view, "_view_count")
+
+    def _first_view(self, change):
+        if not change["new"] or (change["old"] or 0) >= change["new"]:
+            return
+        self.unobserve(self._first_view, "_view_count")
+        parent = self._redraw_parent
+        self.sync()
+        children = tuple(parent.children)
+        if any(child is self for child in children):
+            parent.children = tuple(child for child in children if child is not self)
+            parent.children = children
+
     def _refresh_widget_state(self):
         if "_data" not in self.__dict__ or "_layout_obj" not in self.__dict__:
             return  # still being built (ipywidgets asks for the state while opening the comm)
