@@ -303,6 +303,7 @@ class AttentionExplorer(Explorer):
         if new and self._built:  # made after the explorer was built (maybe shown already): send it whole
             for figure in figures:
                 figure.sync()
+                figure.redraw_when_shown()
         return True
 
     def _visible(self, pattern):

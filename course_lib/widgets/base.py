@@ -37,15 +37,15 @@ class Explorer:
 
     # -- display ---------------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs):
-        for figure, parent in _figures(self.widget):
+        for figure in _figures(self.widget):
             figure.sync()  # the browser builds the view from the figure as it is now
-            figure.redraw_when_shown(parent)
+            figure.redraw_when_shown()
         return self.widget._repr_mimebundle_(**kwargs)
 
     def display(self):
         from IPython.display import display
 
-        display(self.widget)
+        display(self)  # through _repr_mimebundle_, so the figures are sent as they are now
 
     # -- messages ----------------------------------------------------------------------------
     @property
@@ -69,12 +69,12 @@ class Explorer:
             self.show_message(str(e), "error")
 
 
-def _figures(widget, parent=None):
-    """(figure, the box holding it) for every LiveFigure inside a widget tree."""
+def _figures(widget):
+    """Every LiveFigure inside a widget tree."""
     if hasattr(widget, "redraw_when_shown"):
-        yield widget, parent
+        yield widget
     for child in getattr(widget, "children", ()):
-        yield from _figures(child, widget)
+        yield from _figures(child)
 
 
 def snapshots(*explorers, include_plotlyjs=True):

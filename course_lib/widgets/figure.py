@@ -8,9 +8,9 @@ connects after the changes, such as Voila, or an exported HTML page, would show
 the empty figure the widget was created with.
 
 `LiveFigure` refreshes that state whenever the full state is asked for (a page
-connecting, the widget state being saved), and sends it when an explorer is displayed
-(`sync`), and at no other time, so the per-change messages stay as small and fast as
-plotly makes them.
+connecting, the widget state being saved), sends it when an explorer is displayed
+(`sync`), and checks the first view the browser draws (`redraw_when_shown`); at all
+other times the per-change messages stay as small and fast as plotly makes them.
 """
 from copy import deepcopy
 
@@ -28,30 +28,30 @@ class LiveFigure(go.FigureWidget):
             self._widget_layout = deepcopy(self._layout_obj._props)
             self._widget_data = deepcopy(self._data)
 
-    def redraw_when_shown(self, parent):
-        """Once the browser reports the first view of this figure, send the figure again
-        and draw that view afresh (taking it out of `parent` and putting it back).
+    def redraw_when_shown(self):
+        """Check the first view the browser draws; if it missed the figure, send it again.
 
-        Under load, JupyterLab may build the view before it has taken in the changes sent
-        while the widget was still starting up, and a view never rereads the full state.
-        The browser's report of a new view comes only once the widget is running, so what
-        is sent then arrives.
+        Under load, JupyterLab can lose the messages sent while a widget is still starting
+        up, and its first view then shows an empty figure. Once drawn, a view reports its
+        traces back to Python: when it has fewer than the figure, the figure is sent to it
+        again as new traces and a new layout.
         """
-        if parent is None or getattr(self, "_redraw_parent", None) is not None:
-            return
-        self._redraw_parent = parent
-        self.observe(self._first_view, "_view_count")
+        if not getattr(self, "_checking_view", False):
+            self._checking_view = True
+            self.observe(self._check_view, "_js2py_traceDeltas")
 
-    def _first_view(self, change):
-        if not change["new"] or (change["old"] or 0) >= change["new"]:
+    def _check_view(self, change):
+        report = change["new"]
+        if not report:
             return
-        self.unobserve(self._first_view, "_view_count")
-        parent = self._redraw_parent
-        self.sync()
-        children = tuple(parent.children)
-        if any(child is self for child in children):
-            parent.children = tuple(child for child in children if child is not self)
-            parent.children = children
+        self.unobserve(self._check_view, "_js2py_traceDeltas")
+        self._checking_view = False
+        shown = len(report.get("trace_deltas") or [])
+        if shown < len(self.data):
+            if shown:
+                self._send_deleteTraces_msg(list(range(shown)))
+            self._send_addTraces_msg(deepcopy(self._data))
+            self._send_relayout_msg(deepcopy(self._layout_obj._props))
 
     def _refresh_widget_state(self):
         if "_data" not in self.__dict__ or "_layout_obj" not in self.__dict__:
