@@ -308,6 +308,24 @@ def chat(model: GPT, tokenizer, history_or_message, temperature: float = 0.7, to
 # Supervised fine-tuning
 # =======================================================================================
 
+def length_grouped_batches(lengths: list, batch_size: int, rng: random.Random, pool: int = 8):
+    """Endless batches of indices: shuffled passes through the data, where each batch holds
+    examples of similar length (drawn from a pool of `pool` batches sorted by length), so
+    little compute goes into padding. The order of the batches is shuffled again."""
+    n = len(lengths)
+    while True:
+        order = list(range(n))
+        rng.shuffle(order)
+        batches = []
+        for start in range(0, n, batch_size * pool):
+            chunk = sorted(order[start : start + batch_size * pool], key=lambda i: lengths[i])
+            batches += [chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size)]
+        rng.shuffle(batches)
+        for b in batches:
+            if len(b) == batch_size or n < batch_size:
+                yield b
+
+
 def set_dropout(model: GPT, p: float) -> GPT:
     """Change the dropout rate of a model in place (its config records the new rate)."""
     if not 0.0 <= p < 1.0:
@@ -326,9 +344,9 @@ def sft(model: GPT, tokenizer, dialogues: list, steps: int = 200, batch_size: in
         seed: int = 0, progress: bool = True, callback=None) -> list:
     """Fine-tune `model` in place on conversations; returns the log, one dict per step.
 
-    Each step takes `batch_size` conversations (a shuffled pass through the data, then
-    another), renders them with the template, and minimises the cross-entropy on the
-    assistant's tokens only. Optimiser and schedule are the pre-training ones
+    Each step takes `batch_size` conversations of similar length (shuffled passes through
+    the data, see `length_grouped_batches`), renders them with the template, and
+    minimises the cross-entropy on the assistant's tokens only. Optimiser and schedule are the pre-training ones
     (course_lib.optim: AdamW, warmup then cosine). dropout: the rate while fine-tuning
     (default 0: with a few hundred steps there is no time to overfit, and dropout slows
     learning); None keeps the model's own. callback(entry) is called after each step;
@@ -349,21 +367,13 @@ def sft(model: GPT, tokenizer, dialogues: list, steps: int = 200, batch_size: in
     device = next(model.parameters()).device
     pad_id = getattr(tokenizer, "special_ids", {}).get("<|endoftext|>", 0)
     optimizer = make_optimizer(model, lr=lr, weight_decay=weight_decay, device_type=device.type)
-    rng = random.Random(seed)
-    order, pos = [], 0
+    batches = length_grouped_batches([x.numel() for x, _ in examples], batch_size, random.Random(seed))
     log = []
     model.train()
     t0, c0 = time.perf_counter(), time.process_time()
     bar = tqdm(range(steps), desc="SFT", disable=not progress)
     for step in bar:
-        batch = []
-        while len(batch) < batch_size:
-            if pos >= len(order):
-                order, pos = list(range(len(examples))), 0
-                rng.shuffle(order)
-            batch.append(examples[order[pos]])
-            pos += 1
-        X, Y = collate(batch, pad_id)
+        X, Y = collate([examples[i] for i in next(batches)], pad_id)
         X, Y = X.to(device), Y.to(device)
         set_lr(optimizer, lr_at(step, lr, min_lr, warmup_steps, steps))
         _, loss = model(X, Y)

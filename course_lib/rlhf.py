@@ -43,7 +43,7 @@ import torch.nn.functional as F
 
 from . import chat as chat_lib
 from . import paths
-from .fileio import append_line_atomic
+from .fileio import append_line_atomic, atomic_write_text
 
 # =======================================================================================
 # The answer key: what the rater knows (the dialogue generator uses the same tables)
@@ -876,14 +876,20 @@ def dpo_loss(policy_chosen: torch.Tensor, policy_rejected: torch.Tensor, ref_cho
     return -F.logsigmoid(margin).mean(), margin.detach()
 
 
-def dpo(policy, reference, tokenizer, pairs: list, steps: int = 60, batch_size: int = 8, lr: float = 1e-4,
-        beta: float = 0.1, weight_decay: float = 0.0, train_blocks: int | None = None, seed: int = 0,
-        progress: bool = True, callback=None) -> list:
+def dpo(policy, reference, tokenizer, pairs: list, steps: int = 60, batch_size: int = 8, lr: float = 5e-5,
+        beta: float = 0.1, sft_weight: float = 1.0, weight_decay: float = 0.0, train_blocks: int | None = None,
+        seed: int = 0, progress: bool = True, callback=None) -> list:
     """Fine-tune `policy` (a GPT, changed in place) with DPO on preference pairs; returns the log.
 
-    Log entries: step, loss, accuracy (share of pairs whose implicit reward ranks the
-    chosen answer first), margin, chosen_logp and rejected_logp (mean summed
-    log-probabilities under the policy), seconds.
+    The DPO loss only cares about the gap between chosen and rejected, so it can push
+    both down (the rejected faster) until the probability goes to answers nobody wrote:
+    the model babbles. `sft_weight` adds the plain fine-tuning loss on the chosen
+    answers (mean cross-entropy per token), which keeps them likely (TRL calls it
+    rpo_alpha); 0 gives pure DPO.
+
+    Log entries: step, loss (the total), dpo_loss, sft_loss, accuracy (share of pairs
+    whose implicit reward ranks the chosen answer first), margin, chosen_logp and
+    rejected_logp (mean summed log-probabilities under the policy), seconds.
     """
     from tqdm.auto import tqdm
 
@@ -910,12 +916,15 @@ def dpo(policy, reference, tokenizer, pairs: list, steps: int = 60, batch_size: 
         set_lr(optimizer, lr_at(step, lr, lr / 10, max(1, steps // 10), steps))
         logp = answer_logprob(policy, X, mask)
         n = len(batch)
-        loss, margin = dpo_loss(logp[:n], logp[n:], ref[:n], ref[n:], beta)
+        preference_loss, margin = dpo_loss(logp[:n], logp[n:], ref[:n], ref[n:], beta)
+        sft_loss = (-logp[:n] / mask[:n].sum(-1)).mean()  # cross-entropy per token of the chosen answers
+        loss = preference_loss + sft_weight * sft_loss
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
         optimizer.step()
-        entry = {"step": step + 1, "loss": loss.item(), "accuracy": float((margin > 0).float().mean()),
+        entry = {"step": step + 1, "loss": loss.item(), "dpo_loss": preference_loss.item(),
+                 "sft_loss": sft_loss.item(), "accuracy": float((margin > 0).float().mean()),
                  "margin": margin.mean().item(), "chosen_logp": logp[:n].mean().item(),
                  "rejected_logp": logp[n:].mean().item(), "seconds": round(time.perf_counter() - t0, 2),
                  "cpu_seconds": round(time.process_time() - c0, 2)}
@@ -1181,8 +1190,9 @@ def main(argv=None) -> int:
     common(d)
     d.add_argument("--steps", type=int, default=60)
     d.add_argument("--batch-size", type=int, default=8)
-    d.add_argument("--lr", type=float, default=1e-4)
+    d.add_argument("--lr", type=float, default=5e-5)
     d.add_argument("--beta", type=float, default=0.1)
+    d.add_argument("--sft-weight", type=float, default=1.0, help="weight of the fine-tuning loss on chosen answers")
     d.add_argument("--train-blocks", type=int, default=None)
     e = sub.add_parser("eval", help="win rate against the SFT model and accuracy, by the simulated rater")
     common(e, out=False)
@@ -1194,6 +1204,7 @@ def main(argv=None) -> int:
     h.add_argument("--lr", type=float, default=1e-4)
     h.add_argument("--kl-coefs", type=float, nargs="+", default=[0.0, PPOConfig.kl_coef])
     h.add_argument("--train-blocks", type=int, default=None)
+    h.add_argument("--json", help="also write the results, with every step's log, to this JSON file")
     args = parser.parse_args(argv)
 
     def dump(obj):
@@ -1235,9 +1246,14 @@ def main(argv=None) -> int:
             t0 = time.perf_counter()
             results = reward_hacking_demo(sft, rm, tokenizer, training_prompts(), kl_coefs=tuple(args.kl_coefs),
                                           steps=args.steps, lr=args.lr, seed=args.seed, train_blocks=args.train_blocks)
-            dump({"reward_model": rm_report,
-                  "hacking": {str(k): {kk: vv for kk, vv in v.items() if kk != "log"} for k, v in results.items()},
-                  "seconds": round(time.perf_counter() - t0, 1)})
+            report = {"reward_model": rm_report,
+                      "hacking": {str(k): {kk: vv for kk, vv in v.items() if kk != "log"} for k, v in results.items()},
+                      "seconds": round(time.perf_counter() - t0, 1), "command": command}
+            dump(report)
+            if args.json:
+                report["logs"] = {str(k): [{kk: vv for kk, vv in e.items() if kk != "samples"} for e in v["log"]]
+                                  for k, v in results.items()}
+                atomic_write_text(args.json, json.dumps(report, indent=1, default=str) + "\n")
             return 0
 
         policy = copy.deepcopy(sft)
@@ -1253,14 +1269,15 @@ def main(argv=None) -> int:
                             "log": _log_summary(log, ("step", "reward", "kl", "rater", "length", "seconds"))}
         else:
             log = dpo(policy, sft, tokenizer, simulated_preferences("train"), steps=args.steps,
-                      batch_size=args.batch_size, lr=args.lr, beta=args.beta, train_blocks=args.train_blocks,
-                      seed=args.seed)
+                      batch_size=args.batch_size, lr=args.lr, beta=args.beta, sft_weight=args.sft_weight,
+                      train_blocks=args.train_blocks, seed=args.seed)
             train_report = {"dpo": {"steps": args.steps, "batch_size": args.batch_size, "lr": args.lr,
-                                    "beta": args.beta, "train_blocks": args.train_blocks},
+                                    "beta": args.beta, "sft_weight": args.sft_weight,
+                                    "train_blocks": args.train_blocks},
                             "dpo_seconds": round(time.perf_counter() - t0, 1),
                             "dpo_cpu_seconds": log[-1]["cpu_seconds"],
-                            "log": _log_summary(log, ("step", "loss", "accuracy", "margin", "chosen_logp",
-                                                      "rejected_logp", "seconds"))}
+                            "log": _log_summary(log, ("step", "loss", "dpo_loss", "sft_loss", "accuracy",
+                                                      "margin", "chosen_logp", "rejected_logp", "seconds"))}
         seconds = time.perf_counter() - t0
         t2 = time.perf_counter()
         results = compare_models({args.command: policy}, sft, tokenizer, heldout, samples=args.eval_samples,

@@ -243,7 +243,14 @@ def test_one_dpo_step_raises_chosen_over_rejected(tok):
     c1, r1 = logps(policy)
     assert c1 - r1 > c0 - r0  # the chosen answer gained on the rejected one
     assert c1 > c0  # and its own log-probability rose
-    assert log[0]["loss"] == pytest.approx(math.log(2), abs=1e-4)
+    assert log[0]["dpo_loss"] == pytest.approx(math.log(2), abs=1e-4)
+    n_chosen = len(R.encode_answer(tok, pairs[0]["chosen"]))
+    assert log[0]["sft_loss"] == pytest.approx(-c0 / n_chosen, rel=1e-4)
+    # Pure DPO (no imitation term) also moves the gap the right way.
+    pure = tiny_model(tok)
+    R.dpo(pure, reference, tok, pairs, steps=1, batch_size=1, lr=3e-3, sft_weight=0.0, progress=False)
+    c2, r2 = logps(pure)
+    assert c2 - r2 > c0 - r0
 
 
 # ---------------------------------------------------------------------------------------
