@@ -268,6 +268,9 @@ class NextWordExplorer(Explorer):
                 self._drawn_ids = shown
             if colours != self._drawn_colours:
                 bars.marker.color = colours
+                # Sent with it: plotly's delta for the token bars carries an empty colour for
+                # this trace, and plotly.js would then paint the rest bar its default red.
+                rest_bar.marker.color = REST
                 bars.textfont.color = [CHOSEN if c == CHOSEN else TEXT for c in colours]
                 self._drawn_colours = colours
             if title != self._drawn_title:

@@ -91,11 +91,6 @@ def rgb(hex_colour: str) -> str:
     return "rgb({}, {}, {})".format(*(int(h[i:i + 2], 16) for i in (0, 2, 4)))
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "sometimes fails (a race in plotly): a batch_update that sets marker.color on the token bars only "
-    "sends 'undefined' for the rest-of-the-vocabulary bar, and when the chart is already drawn plotly.js "
-    "clears that bar's colour (plotly's default red instead of grey). Fix in NextWordExplorer._draw: set "
-    "rest_bar.marker.color = REST in the same batch"))
 def test_next_word_colours_follow_the_course_palette(explorers):
     """Token bars in the course's bar colour, the rest-of-the-vocabulary bar grey (style.BAR, style.REST)."""
     from course_lib.widgets.style import BAR, CHOSEN, REST
