@@ -13,7 +13,6 @@ import argparse
 import datetime
 import os
 import platform
-import re
 import sys
 import time
 from pathlib import Path
@@ -22,7 +21,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from course_lib import paths  # noqa: E402
 from course_lib.data import CORPUS_SHA256, load_corpus  # noqa: E402
-from course_lib.fileio import atomic_write_text  # noqa: E402
 from course_lib.tokenizer import BPETokenizer, load_tokenizer  # noqa: E402
 
 TRAIN_LIMIT_S = 60.0
@@ -99,14 +97,10 @@ def report(r: dict) -> str:
 
 
 def write_results(section: str) -> None:
-    """Put the section into RESULTS.md: replace an earlier "## Tokenizer" section, or append."""
-    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(r"^## Tokenizer\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(old):
-        new = pattern.sub(lambda m: section + "\n", old, count=1)
-    else:
-        new = old.rstrip("\n") + "\n\n" + section
-    atomic_write_text(RESULTS, new.rstrip("\n") + "\n")
+    """Put the section into RESULTS.md, replacing an earlier "## Tokenizer" section."""
+    from results import write_section
+
+    write_section("Tokenizer", section)
 
 
 def main(argv=None) -> int:

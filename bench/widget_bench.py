@@ -23,7 +23,6 @@ import datetime
 import json
 import os
 import platform
-import re
 import statistics
 import sys
 import time
@@ -381,16 +380,10 @@ def report(r: dict, mode: str) -> str:
 
 
 def write_results(section: str) -> None:
-    """Put the section into RESULTS.md: replace an earlier "## Widgets" section, or append."""
-    from course_lib.fileio import atomic_write_text
+    """Put the section into RESULTS.md, replacing an earlier "## Widgets" section."""
+    from results import write_section
 
-    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(r"^## Widgets\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(old):
-        new = pattern.sub(lambda m: section + "\n", old, count=1)
-    else:
-        new = old.rstrip("\n") + "\n\n" + section
-    atomic_write_text(RESULTS, new.rstrip("\n") + "\n")
+    write_section("Widgets", section)
 
 
 def main(argv=None) -> int:
