@@ -1087,6 +1087,25 @@ def reward_hacking_demo(sft_model, reward_model: RewardModel, tokenizer, prompts
     return results
 
 
+HACKING_RUN = paths.DATA_DIR / "reward_hacking.json"
+HACKING_COMMAND = ("python -m course_lib.rlhf hack --sft data/checkpoints/chat-sft --rm runs/chat-rm "
+                   "--json data/reward_hacking.json")
+
+
+def load_hacking_run(path=None) -> dict:
+    """The committed full reward-hacking run (made by `HACKING_COMMAND`; the reward model in
+    runs/chat-rm comes from `python -m course_lib.rlhf ppo ... --save-rm runs/chat-rm`).
+
+    Returns {"hacking": {kl_coef (str): summary as in `reward_hacking_demo`, without the
+    log}, "logs": {kl_coef (str): [one dict per PPO step: step, reward, rater, kl, length,
+    ...]}, "reward_model": its report, "command": what made it, "seconds"}.
+    """
+    path = Path(path) if path is not None else HACKING_RUN
+    if not path.exists():
+        raise FileNotFoundError(f"no reward-hacking run at {path}; make it with: {HACKING_COMMAND}")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 # =======================================================================================
 # Saving a reward model; the prompts PPO practises on
 # =======================================================================================

@@ -301,3 +301,24 @@ def test_preference_widget_saves_and_survives_restart(tok, tmp_path):
     assert set(w2.agreement()) == {"agree", "compared", "share"}
     w2._on_choose("maybe")
     assert "choose one of" in w2.message
+
+
+# ---------------------------------------------------------------------------------------
+# The committed reward-hacking run that lesson 11 plots
+# ---------------------------------------------------------------------------------------
+
+def test_the_committed_hacking_run_shows_what_the_lesson_says():
+    run = R.load_hacking_run()
+    assert set(run["logs"]) == set(run["hacking"]) == {"0.0", str(R.PPOConfig.kl_coef)}
+    free, leashed = run["hacking"]["0.0"], run["hacking"][str(R.PPOConfig.kl_coef)]
+    # Without the leash the reward model's score rises while the rater's falls ...
+    assert free["reward_end"] > free["reward_start"] and free["rater_end"] < free["rater_start"]
+    # ... with it, the rater's score rises too, and the policy stays nearer the SFT model.
+    assert leashed["rater_end"] > leashed["rater_start"] and leashed["kl_end"] < free["kl_end"]
+    for log in run["logs"].values():
+        assert [e["step"] for e in log] == list(range(1, len(log) + 1))
+
+
+def test_a_missing_hacking_run_names_the_command_that_makes_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="course_lib.rlhf hack"):
+        R.load_hacking_run(tmp_path / "nothing.json")
