@@ -3,24 +3,12 @@ useful message, and say "not written yet" for an unfinished function."""
 import pytest
 import torch
 
+from checker_helpers import unfinished, verdict
 from course_lib.exercises import lesson00, lesson01, lesson02
 from course_lib.sampling import probs_from_logits
 from course_lib.tokenizer import BPETokenizer
 
-
-@pytest.fixture(autouse=True)
-def learner_mode(monkeypatch):
-    """Check the function passed in, not the reference (the suite may set COURSE_FILL_SOLUTIONS)."""
-    monkeypatch.delenv("COURSE_FILL_SOLUTIONS", raising=False)
-
-
-def not_written(*args, **kwargs):
-    raise NotImplementedError
-
-
-def verdict(check, fn, capsys):
-    ok = check(fn)
-    return ok, capsys.readouterr().out
+pytestmark = pytest.mark.usefixtures("learner_mode")
 
 
 # -- lesson 00: softmax with temperature ---------------------------------------------------------
@@ -55,8 +43,8 @@ def test_softmax_checker_rejects_wrong(wrong, expected_words, capsys):
     assert "❌" in out and expected_words in out
 
 
-def test_softmax_checker_not_written(capsys):
-    ok, out = verdict(lesson00.check_softmax_with_temperature, not_written, capsys)
+def test_softmax_checker_unfinished(capsys):
+    ok, out = verdict(lesson00.check_softmax_with_temperature, unfinished, capsys)
     assert not ok and "not written yet" in out
 
 
@@ -67,7 +55,7 @@ def test_softmax_checker_reports_crash(capsys):
 
 def test_fill_solutions_mode_checks_reference(monkeypatch, capsys):
     monkeypatch.setenv("COURSE_FILL_SOLUTIONS", "1")
-    ok, out = verdict(lesson00.check_softmax_with_temperature, not_written, capsys)
+    ok, out = verdict(lesson00.check_softmax_with_temperature, unfinished, capsys)
     assert ok and "reference solution" in out
 
 
@@ -129,8 +117,8 @@ def test_merge_checker_rejects_wrong(wrong, expected_words, capsys):
     assert "❌" in out and expected_words in out
 
 
-def test_merge_checker_not_written(capsys):
-    ok, out = verdict(lesson01.check_merge, not_written, capsys)
+def test_merge_checker_unfinished(capsys):
+    ok, out = verdict(lesson01.check_merge, unfinished, capsys)
     assert not ok and "not written yet" in out
 
 
@@ -197,6 +185,6 @@ def test_bigram_checker_reports_wrong_values(capsys):
     assert not ok and "different values" in out and "counts[a, b]" in out
 
 
-def test_bigram_checker_not_written(capsys):
-    ok, out = verdict(lesson02.check_bigram_counts, not_written, capsys)
+def test_bigram_checker_unfinished(capsys):
+    ok, out = verdict(lesson02.check_bigram_counts, unfinished, capsys)
     assert not ok and "not written yet" in out

@@ -1,73 +1,16 @@
-"""The checkers of lessons 03-06: each accepts its reference solution, rejects typical wrong
-answers with a message that says what is wrong (without the answer), and copes with an
-unfinished exercise (NotImplementedError)."""
+"""The checkers of lessons 03-06 reject typical wrong answers with a message that says
+what is wrong (without the answer). What every checker promises (the reference passes, an
+unfinished exercise or a crash is reported) is tested in test_exercise_checkers.py."""
 import math
 
 import pytest
 import torch
 import torch.nn.functional as F
 
+from checker_helpers import verdict
 from course_lib.exercises import lesson03, lesson04, lesson05, lesson06
 
-
-@pytest.fixture(autouse=True)
-def learner_mode(monkeypatch):
-    """Check the function we pass, not the reference (the notebook tests set COURSE_FILL_SOLUTIONS=1)."""
-    monkeypatch.delenv("COURSE_FILL_SOLUTIONS", raising=False)
-
-
-def verdict(check, fn, capsys):
-    ok = check(fn)
-    return ok, capsys.readouterr().out
-
-
-def unfinished(*args, **kwargs):
-    raise NotImplementedError
-
-
-ALL_CHECKS = [
-    (lesson03.check_cross_entropy, lesson03.cross_entropy_solution),
-    (lesson03.check_gradient_step, lesson03.gradient_step_solution),
-    (lesson04.check_cosine_similarity, lesson04.cosine_similarity_solution),
-    (lesson04.check_nearest_neighbours, lesson04.nearest_neighbours_solution),
-    (lesson05.check_causal_mask, lesson05.causal_mask_solution),
-    (lesson05.check_attention_head, lesson05.attention_head_solution),
-    (lesson06.check_layer_norm, lesson06.layer_norm_solution),
-    (lesson06.check_block_forward, lesson06.block_forward_solution),
-]
-IDS = [check.__name__ for check, _ in ALL_CHECKS]
-
-
-@pytest.mark.parametrize("check,solution", ALL_CHECKS, ids=IDS)
-def test_reference_solution_passes(check, solution, capsys):
-    ok, out = verdict(check, solution, capsys)
-    assert ok, out
-    assert "✅" in out and "correct!" in out
-
-
-@pytest.mark.parametrize("check,solution", ALL_CHECKS, ids=IDS)
-def test_unfinished_exercise_is_reported_not_raised(check, solution, capsys):
-    ok, out = verdict(check, unfinished, capsys)
-    assert not ok
-    assert "not written yet" in out
-
-
-@pytest.mark.parametrize("check,solution", ALL_CHECKS, ids=IDS)
-def test_a_crash_is_reported_without_a_traceback(check, solution, capsys):
-    def crashes(*args, **kwargs):
-        return {}["missing"]
-
-    ok, out = verdict(check, crashes, capsys)
-    assert not ok
-    assert "raised KeyError" in out and "Traceback" not in out
-
-
-@pytest.mark.parametrize("check,solution", ALL_CHECKS, ids=IDS)
-def test_fill_solutions_mode_checks_the_reference(check, solution, capsys, monkeypatch):
-    monkeypatch.setenv("COURSE_FILL_SOLUTIONS", "1")
-    ok, out = verdict(check, unfinished, capsys)
-    assert ok
-    assert "test mode" in out
+pytestmark = pytest.mark.usefixtures("learner_mode")
 
 
 # -- lesson 03 ---------------------------------------------------------------------------------------

@@ -1,30 +1,18 @@
-"""The checkers of lessons 07-09: each accepts its reference solution, rejects typical wrong
-answers with a message that says what is wrong (without the answer), and copes with an
-unfinished exercise (NotImplementedError)."""
+"""The checkers of lessons 07-09 reject typical wrong answers with a message that says
+what is wrong (without the answer). What every checker promises (the reference passes, an
+unfinished exercise or a crash is reported) is tested in test_exercise_checkers.py."""
 import math
 
 import pytest
 import torch
 
+from checker_helpers import verdict
 from course_lib import scale
 from course_lib.exercises import lesson07, lesson08, lesson09
 from course_lib.model import GPT, Block, GPTConfig
 from course_lib.optim import lr_at
 
-
-@pytest.fixture(autouse=True)
-def learner_mode(monkeypatch):
-    """Check the function we pass, not the reference (the notebook tests set COURSE_FILL_SOLUTIONS=1)."""
-    monkeypatch.delenv("COURSE_FILL_SOLUTIONS", raising=False)
-
-
-def verdict(check, fn, capsys):
-    ok = check(fn)
-    return ok, capsys.readouterr().out
-
-
-def unfinished(*args, **kwargs):
-    raise NotImplementedError
+pytestmark = pytest.mark.usefixtures("learner_mode")
 
 
 ALL_CHECKS = [
@@ -35,38 +23,6 @@ ALL_CHECKS = [
     (lesson09.check_training_years, lesson09.training_years_solution),
 ]
 IDS = [check.__name__ for check, _ in ALL_CHECKS]
-
-
-@pytest.mark.parametrize("check,solution", ALL_CHECKS, ids=IDS)
-def test_reference_solution_passes(check, solution, capsys):
-    ok, out = verdict(check, solution, capsys)
-    assert ok, out
-    assert "✅" in out and "correct!" in out
-
-
-@pytest.mark.parametrize("check,solution", ALL_CHECKS, ids=IDS)
-def test_unfinished_exercise_is_reported_not_raised(check, solution, capsys):
-    ok, out = verdict(check, unfinished, capsys)
-    assert not ok
-    assert "not written yet" in out
-
-
-@pytest.mark.parametrize("check,solution", ALL_CHECKS, ids=IDS)
-def test_a_crash_is_reported_without_a_traceback(check, solution, capsys):
-    def crashes(*args, **kwargs):
-        return {}["missing"]
-
-    ok, out = verdict(check, crashes, capsys)
-    assert not ok
-    assert "raised KeyError" in out and "Traceback" not in out
-
-
-@pytest.mark.parametrize("check,solution", ALL_CHECKS, ids=IDS)
-def test_fill_solutions_mode_checks_the_reference(check, solution, capsys, monkeypatch):
-    monkeypatch.setenv("COURSE_FILL_SOLUTIONS", "1")
-    ok, out = verdict(check, unfinished, capsys)
-    assert ok
-    assert "test mode" in out
 
 
 @pytest.mark.parametrize("check", [c for c, _ in ALL_CHECKS], ids=IDS)

@@ -1,64 +1,14 @@
-"""The checkers of lessons 10-11: each accepts its reference solution, rejects typical wrong
-answers with a message that says what is wrong (without the answer), and copes with an
-unfinished exercise (NotImplementedError)."""
+"""The checkers of lessons 10-11 reject typical wrong answers with a message that says
+what is wrong (without the answer). What every checker promises (the reference passes, an
+unfinished exercise or a crash is reported) is tested in test_exercise_checkers.py."""
 import pytest
 import torch
 import torch.nn.functional as F
 
+from checker_helpers import verdict
 from course_lib.exercises import lesson10, lesson11
 
-
-@pytest.fixture(autouse=True)
-def learner_mode(monkeypatch):
-    """Check the function we pass, not the reference (the notebook tests set COURSE_FILL_SOLUTIONS=1)."""
-    monkeypatch.delenv("COURSE_FILL_SOLUTIONS", raising=False)
-
-
-def verdict(check, fn, capsys):
-    ok = check(fn)
-    return ok, capsys.readouterr().out
-
-
-def unfinished(*args, **kwargs):
-    raise NotImplementedError
-
-
-ALL_CHECKS = [
-    (lesson10.check_loss_targets, lesson10.loss_targets_solution),
-    (lesson11.check_bradley_terry_loss, lesson11.bradley_terry_loss_solution),
-    (lesson11.check_dpo_loss, lesson11.dpo_loss_solution),
-]
-IDS = [check.__name__ for check, _ in ALL_CHECKS]
-
-
-@pytest.mark.parametrize("check,solution", ALL_CHECKS, ids=IDS)
-def test_reference_solution_passes(check, solution, capsys):
-    ok, out = verdict(check, solution, capsys)
-    assert ok, out
-    assert "✅" in out and "correct!" in out
-
-
-@pytest.mark.parametrize("check,solution", ALL_CHECKS, ids=IDS)
-def test_unfinished_exercise_is_reported_not_raised(check, solution, capsys):
-    ok, out = verdict(check, unfinished, capsys)
-    assert not ok
-    assert "not written yet" in out
-
-
-@pytest.mark.parametrize("check,solution", ALL_CHECKS, ids=IDS)
-def test_a_crash_is_reported_without_a_traceback(check, solution, capsys):
-    def crashes(*args, **kwargs):
-        return {}["missing"]
-
-    ok, out = verdict(check, crashes, capsys)
-    assert not ok
-    assert "KeyError" in out
-
-
-def test_fill_solutions_mode_checks_the_reference(monkeypatch, capsys):
-    monkeypatch.setenv("COURSE_FILL_SOLUTIONS", "1")
-    ok, out = verdict(lesson11.check_bradley_terry_loss, unfinished, capsys)
-    assert ok and "reference solution" in out
+pytestmark = pytest.mark.usefixtures("learner_mode")
 
 
 # -- lesson 10: loss targets --------------------------------------------------------------------
