@@ -74,9 +74,9 @@ class TrainingDashboard(Explorer):
         fig.add_trace(go.Scatter(mode="lines", name="tokens per second", line=dict(color=BAR, width=1.5),
                                  showlegend=False, hovertemplate="step %{x}<br>%{y:,.0f} tokens/s<extra></extra>"),
                       row=2, col=1)
-        fig.update_layout(**base_layout(f"{title}: waiting for the first step…", height=520,
+        fig.update_layout(**base_layout(f"{title}: waiting for the first step…", height=540,
                                         legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"),
-                                        margin=dict(l=70, r=20, t=60, b=50)))
+                                        margin=dict(l=70, r=20, t=95, b=50)))
         fig.update_yaxes(title_text="loss (cross-entropy)", row=1, col=1)
         fig.update_yaxes(title_text="tokens / s", rangemode="tozero", row=2, col=1)
         fig.update_xaxes(title_text="training step", row=2, col=1)

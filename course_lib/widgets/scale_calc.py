@@ -95,7 +95,7 @@ class ScaleCalculator(Explorer):
         self.note_area = W.HTML()
         self.fig = LiveFigure(layout=base_layout(
             "Models by size: training tokens × parameters", "training tokens (log scale)", "parameters (log scale)",
-            height=520, showlegend=True, legend=dict(orientation="h", y=-0.18), margin=dict(l=70, r=30, t=50, b=60)))
+            height=520, showlegend=True, legend=dict(orientation="h", y=-0.18), margin=dict(l=70, r=30, t=70, b=60)))
         self.fig.update_xaxes(type="log", range=[math.log10(X_RANGE[0]), math.log10(X_RANGE[1])], exponentformat="power")
         self.fig.update_yaxes(type="log", range=[3, 13], exponentformat="power")
 
@@ -321,8 +321,8 @@ class ScaleCalculator(Explorer):
                 for old, new in zip(self.fig.data, traces):
                     old.update(new.to_plotly_json(), overwrite=True)
             self.fig.layout.annotations = annotations
-            self.fig.layout.title.text = (f"Models by size; dotted lines: training time at {human(ops_rate)} "
-                                          "operations per second (6 × parameters × tokens)")
+            self.fig.layout.title.text = (f"Models by size<br><sup>dotted lines: training time at {human(ops_rate)} "
+                                          "operations per second (6 × parameters × tokens)</sup>")
 
     def points(self) -> list:
         """The labelled points on the chart: [(label, tokens, params), ...]."""
