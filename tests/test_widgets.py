@@ -169,6 +169,9 @@ def test_attention_patterns_equal_the_models_trace(tiny_model, char_tokenizer):
 
 def test_attention_query_row_and_grid(tiny_model, char_tokenizer):
     explorer = AttentionExplorer(tiny_model, char_tokenizer, text="To be, or not")
+    # No token chosen yet: the menu says so (not a blank menu), and the row chart is empty.
+    assert explorer.query is None and explorer.query_dropdown.label == "(none)"
+    assert explorer.row_weights() == [] and explorer.row_fig.layout.xaxis.showticklabels is False
     explorer.query = 4
     assert explorer.row_weights() == pytest.approx(explorer.pattern[4, :5].tolist(), abs=1e-4)
     assert explorer.fig.layout.shapes[0].y0 == 3.5  # the row is outlined

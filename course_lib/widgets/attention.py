@@ -27,6 +27,9 @@ from .style import (
 ALL = "all"
 
 
+NO_QUERY = -1  # the query menu's "(none)": ipywidgets shows a value of None as a blank menu
+
+
 class LayerByLayer:
     """Attention patterns of one text, computed a layer at a time, only as far as asked.
 
@@ -99,7 +102,7 @@ class AttentionExplorer(Explorer):
         self.head_dropdown = W.Dropdown(
             options=[("all heads (grid)", ALL)] + [(f"head {h}", h) for h in range(self.n_head)],
             value=head, description="head", style=wide, layout=W.Layout(width="210px"))
-        self.query_dropdown = W.Dropdown(options=[("(none)", None)], value=None,
+        self.query_dropdown = W.Dropdown(options=[("(none)", NO_QUERY)], value=NO_QUERY,
                                          description="where does this token look?", style=wide,
                                          layout=W.Layout(width="400px"))
 
@@ -202,13 +205,14 @@ class AttentionExplorer(Explorer):
 
     @property
     def query(self):
-        return self.query_dropdown.value
+        value = self.query_dropdown.value
+        return None if value in (None, NO_QUERY) else value
 
     @query.setter
     def query(self, value):
         if value is not None and value not in range(len(self.tokens)):
             raise ValueError(f"query must be a token position 0..{len(self.tokens) - 1} or None, not {value!r}")
-        self.query_dropdown.value = value
+        self.query_dropdown.value = NO_QUERY if value is None else value
 
     @property
     def pattern(self) -> np.ndarray:
@@ -240,10 +244,10 @@ class AttentionExplorer(Explorer):
         self._rows, self._cols = np.tril_indices(T)
         self._quiet = True
         try:
-            old = self.query_dropdown.value
-            self.query_dropdown.options = [("(none)", None)] + [(f"{i}: {visible_token(t)}", i)
+            old = self.query
+            self.query_dropdown.options = [("(none)", NO_QUERY)] + [(f"{i}: {visible_token(t)}", i)
                                                                 for i, t in enumerate(self.tokens)]
-            self.query_dropdown.value = old if old is not None and old < T else None
+            self.query_dropdown.value = old if old is not None and old < T else NO_QUERY
         finally:
             self._quiet = False
 
@@ -355,10 +359,12 @@ class AttentionExplorer(Explorer):
             bars = self.row_fig.data[0]
             if q is None:
                 bars.x, bars.y = [], []
+                self._set(self.row_fig.layout.xaxis, "showticklabels", False)
                 self._set(self.row_fig.layout.title, "text",
                           "Pick a token (click a row or use the menu) to see where it looks")
             else:
                 bars.x = list(range(q + 1))
+                self._set(self.row_fig.layout.xaxis, "showticklabels", True)
                 bars.y = self.pattern[q, : q + 1].round(4).tolist()
                 xaxis = self.row_fig.layout.xaxis
                 self._set(xaxis, "tickmode", "array")
