@@ -281,7 +281,7 @@ class CharTokenizer(Tokenizer):
         return {"chars": list(self.chars)}
 
 
-def _merge(ids: list[int], pair: tuple[int, int], new_id: int) -> list[int]:
+def merge_pair(ids: list[int], pair: tuple[int, int], new_id: int) -> list[int]:
     """Replace every non-overlapping occurrence of `pair` in `ids`, left to right."""
     a, b = pair
     out: list[int] = []
@@ -394,7 +394,7 @@ class BPETokenizer(Tokenizer):
             changed = set()
             for wi in where.pop(pair):
                 w = words[wi]
-                new_w = _merge(w, pair, new_id)
+                new_w = merge_pair(w, pair, new_id)
                 if len(new_w) == len(w):  # this chunk lost the pair earlier
                     continue
                 f = freqs[wi]
@@ -433,7 +433,7 @@ class BPETokenizer(Tokenizer):
                     best_pair, best_id = pair, new_id
             if best_pair is None:
                 break
-            ids = _merge(ids, best_pair, best_id)
+            ids = merge_pair(ids, best_pair, best_id)
         return ids
 
     def _encode_ordinary(self, text: str) -> list[int]:

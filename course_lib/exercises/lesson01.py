@@ -3,27 +3,19 @@
 The learner writes `merge(ids, pair, new_id)`: replace every occurrence of the neighbouring
 pair `pair` in the list `ids` by the single token `new_id`. That is the step BPE repeats
 thousands of times. The checker compares it with the tokenizer's own mechanics,
-`course_lib.tokenizer._merge`.
+`course_lib.tokenizer.merge_pair`.
 
     from course_lib.exercises import lesson01
     lesson01.check_merge(merge)
 """
-from ..tokenizer import _merge
+from ..tokenizer import merge_pair
 from .core import ExerciseFailed, run_check
 
 
 def merge(ids: list, pair: tuple, new_id: int) -> list:
-    """Reference solution: a new list with every (non-overlapping) `pair`, read left to right, replaced."""
-    out = []
-    i = 0
-    while i < len(ids):
-        if i + 1 < len(ids) and (ids[i], ids[i + 1]) == tuple(pair):
-            out.append(new_id)  # the pair becomes one token...
-            i += 2  # ...and both of its parts are used up
-        else:
-            out.append(ids[i])
-            i += 1
-    return out
+    """Reference solution: the tokenizer's own step (a new list, every non-overlapping
+    `pair`, read left to right, replaced by `new_id`)."""
+    return merge_pair(list(ids), tuple(pair), new_id)
 
 
 # (ids, pair, new_id, what the case is about)
@@ -64,7 +56,7 @@ def _test_merge(fn) -> None:
         got = _as_list(got)
         if not isinstance(got, list):
             raise ExerciseFailed(f"Your function should return a list of ints, but it returned a {type(got).__name__}.")
-        expected = _merge(original, pair, new_id)
+        expected = merge_pair(original, pair, new_id)
         if got != expected:
             hint = ""
             if about == "overlapping pairs":
