@@ -1298,6 +1298,11 @@ def main(argv=None) -> int:
                             "log": _log_summary(log, ("step", "loss", "dpo_loss", "sft_loss", "accuracy",
                                                       "margin", "chosen_logp", "rejected_logp", "seconds"))}
         seconds = time.perf_counter() - t0
+        # The checkpoint stores float16 weights: evaluate exactly those, so the figures
+        # recorded with it are the shipped model's (a rounding changes which answers are drawn).
+        with torch.no_grad():
+            for p in policy.parameters():
+                p.copy_(p.half().float())
         t2 = time.perf_counter()
         results = compare_models({args.command: policy}, sft, tokenizer, heldout, samples=args.eval_samples,
                                  seed=args.seed)
