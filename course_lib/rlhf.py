@@ -27,6 +27,7 @@ Command line (the shipped checkpoints):
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import random
@@ -507,23 +508,30 @@ def _pad_id(tokenizer) -> int:
     return getattr(tokenizer, "special_ids", {}).get("<|endoftext|>", 0)
 
 
-def _freeze_lower_blocks(gpt, train_blocks):
-    """Train only the top `train_blocks` blocks (and the final norm); None trains all.
-
-    Fewer trainable layers means a cheaper backward pass: handy on a laptop CPU.
+@contextlib.contextmanager
+def _training_top_blocks(model, gpt, train_blocks):
+    """Within the block, train only the top `train_blocks` blocks of `gpt` (and its final
+    norm; None trains all). Fewer trainable layers means a cheaper backward pass: handy on a
+    laptop CPU. On the way out, also when training stops with an error or an interrupt,
+    every parameter of `model` is trainable again and `model` is in eval mode.
     """
-    if train_blocks is None:
-        return
     n = len(gpt.blocks)
-    if not 0 <= train_blocks <= n:
+    if train_blocks is not None and not 0 <= train_blocks <= n:
         raise ValueError(f"train_blocks must be between 0 and {n} (the number of blocks), not {train_blocks}")
-    for p in gpt.parameters():
-        p.requires_grad_(False)
-    for block in list(gpt.blocks)[n - train_blocks:]:
-        for p in block.parameters():
+    try:
+        if train_blocks is not None:
+            for p in gpt.parameters():
+                p.requires_grad_(False)
+            for block in list(gpt.blocks)[n - train_blocks:]:
+                for p in block.parameters():
+                    p.requires_grad_(True)
+            for p in gpt.ln_f.parameters():
+                p.requires_grad_(True)
+        yield
+    finally:
+        for p in model.parameters():
             p.requires_grad_(True)
-    for p in gpt.ln_f.parameters():
-        p.requires_grad_(True)
+        model.eval()
 
 
 def _batches(n: int, batch_size: int, steps: int, rng: random.Random):
@@ -626,31 +634,28 @@ def train_reward_model(rm: RewardModel, tokenizer, pairs: list, steps: int = 60,
     pairs = [p for p in pairs if not p.get("tie")]
     if not pairs:
         raise ValueError("no preference pairs to learn from (ties do not count)")
-    _freeze_lower_blocks(rm.gpt, train_blocks)
-    device = next(rm.parameters()).device
-    optimizer = make_optimizer(rm, lr=lr, weight_decay=weight_decay, device_type=device.type)
-    rng = random.Random(seed)
-    log, t0, c0 = [], time.perf_counter(), time.process_time()
-    rm.eval()  # dropout off (see `ppo`): the same text always gets the same reward
-    bar = tqdm(list(_batches(len(pairs), batch_size, steps, rng)), desc="reward model", disable=not progress)
-    for step, batch in enumerate(bar):
-        set_lr(optimizer, lr_at(step, lr, lr / 10, max(1, steps // 10), steps))
-        rc, rr = _pair_rewards(rm, tokenizer, [pairs[i] for i in batch])
-        loss = bradley_terry_loss(rc, rr)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(rm.parameters(), 1.0)
-        optimizer.step()
-        entry = {"step": step + 1, "loss": loss.item(), "accuracy": float((rc > rr).float().mean()),
-                 "seconds": round(time.perf_counter() - t0, 2),
-                 "cpu_seconds": round(time.process_time() - c0, 2)}
-        log.append(entry)
-        bar.set_postfix(loss=f"{entry['loss']:.3f}", acc=f"{entry['accuracy']:.2f}")
-        if callback is not None and callback(entry) is False:
-            break
-    for p in rm.parameters():
-        p.requires_grad_(True)
-    rm.eval()
+    with _training_top_blocks(rm, rm.gpt, train_blocks):
+        device = next(rm.parameters()).device
+        optimizer = make_optimizer(rm, lr=lr, weight_decay=weight_decay, device_type=device.type)
+        rng = random.Random(seed)
+        log, t0, c0 = [], time.perf_counter(), time.process_time()
+        rm.eval()  # dropout off (see `ppo`): the same text always gets the same reward
+        bar = tqdm(list(_batches(len(pairs), batch_size, steps, rng)), desc="reward model", disable=not progress)
+        for step, batch in enumerate(bar):
+            set_lr(optimizer, lr_at(step, lr, lr / 10, max(1, steps // 10), steps))
+            rc, rr = _pair_rewards(rm, tokenizer, [pairs[i] for i in batch])
+            loss = bradley_terry_loss(rc, rr)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(rm.parameters(), 1.0)
+            optimizer.step()
+            entry = {"step": step + 1, "loss": loss.item(), "accuracy": float((rc > rr).float().mean()),
+                     "seconds": round(time.perf_counter() - t0, 2),
+                     "cpu_seconds": round(time.process_time() - c0, 2)}
+            log.append(entry)
+            bar.set_postfix(loss=f"{entry['loss']:.3f}", acc=f"{entry['accuracy']:.2f}")
+            if callback is not None and callback(entry) is False:
+                break
     if heldout:
         log[-1]["heldout_accuracy"] = reward_accuracy(rm, tokenizer, heldout)
     return log
@@ -770,92 +775,89 @@ def ppo(policy, reference, reward_model: RewardModel, tokenizer, prompts: list, 
     device = next(policy.parameters()).device
     block = policy.config.block_size
     value_head = ValueHead(policy.config.n_embd).to(device)
-    _freeze_lower_blocks(policy, cfg.train_blocks)
-    optimizer = make_optimizer(policy, lr=cfg.lr, weight_decay=0.0, device_type=device.type)
-    value_opt = torch.optim.Adam(value_head.parameters(), lr=cfg.value_lr)
-    reference.eval()
-    reward_model.eval()
-    stops = chat_lib.stop_ids(tokenizer)
-    end_id = chat_lib._special_id(tokenizer, chat_lib.END)
-    pad = _pad_id(tokenizer)
-    rng = random.Random(cfg.seed)
-    encoded = {p: chat_lib.prompt_ids(p, tokenizer, block, cfg.max_new_tokens) for p in dict.fromkeys(prompts)}
-    buckets = {}  # token length -> prompts (repeats kept: a frequent prompt is drawn more often)
-    for p in prompts:
-        buckets.setdefault(len(encoded[p]), []).append(p)
-    log, t0, c0 = [], time.perf_counter(), time.process_time()
-    bar = tqdm(range(cfg.steps), desc=f"PPO (kl_coef={cfg.kl_coef})", disable=not progress)
-    for step in bar:
-        # 1. Explore: sample answers with the current policy, for prompts of one length.
-        batch_prompts = _same_length_batch(buckets, cfg.prompts_per_step, rng)
-        p_ids = [encoded[p] for p in batch_prompts]
-        answers = chat_lib.sample_batch(policy, p_ids, cfg.max_new_tokens, cfg.temperature,
-                                        seed=cfg.seed * 100_003 + step, stop=stops)
-        answers = [a if a else [end_id] for a in answers]
-        X, mask, lengths = pack(p_ids, answers, pad)
-        X = X.to(device)
-        # 2. Score: reward model at the end, KL to the reference at every token.
-        with torch.no_grad():
+    with _training_top_blocks(policy, policy, cfg.train_blocks):
+        optimizer = make_optimizer(policy, lr=cfg.lr, weight_decay=0.0, device_type=device.type)
+        value_opt = torch.optim.Adam(value_head.parameters(), lr=cfg.value_lr)
+        reference.eval()
+        reward_model.eval()
+        stops = chat_lib.stop_ids(tokenizer)
+        end_id = chat_lib._special_id(tokenizer, chat_lib.END)
+        pad = _pad_id(tokenizer)
+        rng = random.Random(cfg.seed)
+        encoded = {p: chat_lib.prompt_ids(p, tokenizer, block, cfg.max_new_tokens) for p in dict.fromkeys(prompts)}
+        buckets = {}  # token length -> prompts (repeats kept: a frequent prompt is drawn more often)
+        for p in prompts:
+            buckets.setdefault(len(encoded[p]), []).append(p)
+        log, t0, c0 = [], time.perf_counter(), time.process_time()
+        bar = tqdm(range(cfg.steps), desc=f"PPO (kl_coef={cfg.kl_coef})", disable=not progress)
+        for step in bar:
+            # 1. Explore: sample answers with the current policy, for prompts of one length.
+            batch_prompts = _same_length_batch(buckets, cfg.prompts_per_step, rng)
+            p_ids = [encoded[p] for p in batch_prompts]
+            answers = chat_lib.sample_batch(policy, p_ids, cfg.max_new_tokens, cfg.temperature,
+                                            seed=cfg.seed * 100_003 + step, stop=stops)
+            answers = [a if a else [end_id] for a in answers]
+            X, mask, lengths = pack(p_ids, answers, pad)
+            X = X.to(device)
+            # 2. Score: reward model at the end, KL to the reference at every token.
+            with torch.no_grad():
+                policy.eval()
+                logits, values = policy_forward(policy, value_head, X)
+                old_logp = token_logprobs(logits / cfg.temperature, X).cpu()
+                values = values.cpu()
+                ref_logits, _ = reference(X)
+                ref_logp = token_logprobs(ref_logits / cfg.temperature, X).cpu()
+                ended = torch.tensor([a[-1] in stops for a in answers])
+                closed = [a if a[-1] in stops else a + [end_id] for a in answers]
+                Xr, _, len_r = pack(p_ids, closed, pad)
+                scores = reward_model(Xr.to(device), len_r).float().cpu()
+                scores = scores + (~ended).float() * cfg.no_end_penalty
+            # Values are predicted from the position before each answer token.
+            values = F.pad(values[:, :-1], (1, 0)) * mask
+            kl = (old_logp - ref_logp) * mask  # per token
+            rewards = -cfg.kl_coef * kl
+            last = (lengths - 1).clamp(min=0)
+            rewards[torch.arange(len(answers)), last] += scores
+            adv, returns = gae(rewards, values, mask, cfg.gamma, cfg.lam)
+            adv = _whiten(adv, mask)
+            # 3. Learn: clipped policy-gradient steps and value regression. The policy stays in
+            # eval mode (dropout off): the ratio new/old must compare the same function.
+            for _ in range(cfg.epochs):
+                logits, new_values = policy_forward(policy, value_head, X)
+                new_logp = token_logprobs(logits / cfg.temperature, X)
+                new_values = F.pad(new_values[:, :-1], (1, 0))
+                m = mask.to(device)
+                ratio = torch.exp(new_logp - old_logp.to(device))
+                a = adv.to(device)
+                pg = torch.max(-a * ratio, -a * ratio.clamp(1 - cfg.clip, 1 + cfg.clip))
+                pg_loss = (pg * m).sum() / m.sum()
+                v_old, R = values.to(device), returns.to(device)
+                v_clipped = v_old + (new_values - v_old).clamp(-cfg.value_clip, cfg.value_clip)
+                v_loss = 0.5 * (torch.max((new_values - R) ** 2, (v_clipped - R) ** 2) * m).sum() / m.sum()
+                optimizer.zero_grad(set_to_none=True)
+                value_opt.zero_grad(set_to_none=True)
+                (pg_loss + v_loss).backward()
+                torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
+                optimizer.step()
+                value_opt.step()
             policy.eval()
-            logits, values = policy_forward(policy, value_head, X)
-            old_logp = token_logprobs(logits / cfg.temperature, X).cpu()
-            values = values.cpu()
-            ref_logits, _ = reference(X)
-            ref_logp = token_logprobs(ref_logits / cfg.temperature, X).cpu()
-            ended = torch.tensor([a[-1] in stops for a in answers])
-            closed = [a if a[-1] in stops else a + [end_id] for a in answers]
-            Xr, _, len_r = pack(p_ids, closed, pad)
-            scores = reward_model(Xr.to(device), len_r).float().cpu()
-            scores = scores + (~ended).float() * cfg.no_end_penalty
-        # Values are predicted from the position before each answer token.
-        values = F.pad(values[:, :-1], (1, 0)) * mask
-        kl = (old_logp - ref_logp) * mask  # per token
-        rewards = -cfg.kl_coef * kl
-        last = (lengths - 1).clamp(min=0)
-        rewards[torch.arange(len(answers)), last] += scores
-        adv, returns = gae(rewards, values, mask, cfg.gamma, cfg.lam)
-        adv = _whiten(adv, mask)
-        # 3. Learn: clipped policy-gradient steps and value regression. The policy stays in
-        # eval mode (dropout off): the ratio new/old must compare the same function.
-        for _ in range(cfg.epochs):
-            logits, new_values = policy_forward(policy, value_head, X)
-            new_logp = token_logprobs(logits / cfg.temperature, X)
-            new_values = F.pad(new_values[:, :-1], (1, 0))
-            m = mask.to(device)
-            ratio = torch.exp(new_logp - old_logp.to(device))
-            a = adv.to(device)
-            pg = torch.max(-a * ratio, -a * ratio.clamp(1 - cfg.clip, 1 + cfg.clip))
-            pg_loss = (pg * m).sum() / m.sum()
-            v_old, R = values.to(device), returns.to(device)
-            v_clipped = v_old + (new_values - v_old).clamp(-cfg.value_clip, cfg.value_clip)
-            v_loss = 0.5 * (torch.max((new_values - R) ** 2, (v_clipped - R) ** 2) * m).sum() / m.sum()
-            optimizer.zero_grad(set_to_none=True)
-            value_opt.zero_grad(set_to_none=True)
-            (pg_loss + v_loss).backward()
-            torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
-            optimizer.step()
-            value_opt.step()
-        policy.eval()
-        texts = [chat_lib.decode_answer(tokenizer, a) for a in answers]
-        rater_scores = [rate(p, t)[0] for p, t in zip(batch_prompts, texts)]
-        entry = {
-            "step": step + 1,
-            "reward": float(scores.mean()),
-            "kl": float(kl.sum(-1).mean()),
-            "rater": sum(rater_scores) / len(rater_scores),
-            "length": float(mask.sum(-1).mean()),
-            "ended": float(ended.float().mean()),
-            "samples": [(batch_prompts[i], texts[i], round(float(scores[i]), 3)) for i in range(min(3, len(texts)))],
-            "seconds": round(time.perf_counter() - t0, 2),
-            "cpu_seconds": round(time.process_time() - c0, 2),
-        }
-        log.append(entry)
-        bar.set_postfix(reward=f"{entry['reward']:.2f}", kl=f"{entry['kl']:.2f}", rater=f"{entry['rater']:.2f}")
-        if callback is not None and callback(entry) is False:
-            break
-    for p in policy.parameters():
-        p.requires_grad_(True)
-    policy.eval()
+            texts = [chat_lib.decode_answer(tokenizer, a) for a in answers]
+            rater_scores = [rate(p, t)[0] for p, t in zip(batch_prompts, texts)]
+            entry = {
+                "step": step + 1,
+                "reward": float(scores.mean()),
+                "kl": float(kl.sum(-1).mean()),
+                "rater": sum(rater_scores) / len(rater_scores),
+                "length": float(mask.sum(-1).mean()),
+                "ended": float(ended.float().mean()),
+                "samples": [(batch_prompts[i], texts[i], round(float(scores[i]), 3)) for i in range(min(3, len(texts)))],
+                "seconds": round(time.perf_counter() - t0, 2),
+                "cpu_seconds": round(time.process_time() - c0, 2),
+            }
+            log.append(entry)
+            bar.set_postfix(reward=f"{entry['reward']:.2f}", kl=f"{entry['kl']:.2f}", rater=f"{entry['rater']:.2f}")
+            if callback is not None and callback(entry) is False:
+                break
     return log
 
 
@@ -900,41 +902,38 @@ def dpo(policy, reference, tokenizer, pairs: list, steps: int = 60, batch_size: 
         raise ValueError("no preference pairs to learn from (ties do not count)")
     device = next(policy.parameters()).device
     pad = _pad_id(tokenizer)
-    _freeze_lower_blocks(policy, train_blocks)
-    optimizer = make_optimizer(policy, lr=lr, weight_decay=weight_decay, device_type=device.type)
-    reference.eval()
-    rng = random.Random(seed)
-    log, t0, c0 = [], time.perf_counter(), time.process_time()
-    bar = tqdm(list(_batches(len(pairs), batch_size, steps, rng)), desc=f"DPO (beta={beta})", disable=not progress)
-    for step, batch in enumerate(bar):
-        prompts, chosen, rejected = _pair_batch(tokenizer, [pairs[i] for i in batch], policy.config.block_size)
-        X, mask, _ = pack(prompts + prompts, chosen + rejected, pad)
-        X, mask = X.to(device), mask.to(device)
-        with torch.no_grad():
-            ref = answer_logprob(reference, X, mask)
-        policy.eval()  # dropout off: policy and reference must agree exactly at the start
-        set_lr(optimizer, lr_at(step, lr, lr / 10, max(1, steps // 10), steps))
-        logp = answer_logprob(policy, X, mask)
-        n = len(batch)
-        preference_loss, margin = dpo_loss(logp[:n], logp[n:], ref[:n], ref[n:], beta)
-        sft_loss = (-logp[:n] / mask[:n].sum(-1)).mean()  # cross-entropy per token of the chosen answers
-        loss = preference_loss + sft_weight * sft_loss
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
-        optimizer.step()
-        entry = {"step": step + 1, "loss": loss.item(), "dpo_loss": preference_loss.item(),
-                 "sft_loss": sft_loss.item(), "accuracy": float((margin > 0).float().mean()),
-                 "margin": margin.mean().item(), "chosen_logp": logp[:n].mean().item(),
-                 "rejected_logp": logp[n:].mean().item(), "seconds": round(time.perf_counter() - t0, 2),
-                 "cpu_seconds": round(time.process_time() - c0, 2)}
-        log.append(entry)
-        bar.set_postfix(loss=f"{entry['loss']:.3f}", acc=f"{entry['accuracy']:.2f}")
-        if callback is not None and callback(entry) is False:
-            break
-    for p in policy.parameters():
-        p.requires_grad_(True)
-    policy.eval()
+    with _training_top_blocks(policy, policy, train_blocks):
+        optimizer = make_optimizer(policy, lr=lr, weight_decay=weight_decay, device_type=device.type)
+        reference.eval()
+        rng = random.Random(seed)
+        log, t0, c0 = [], time.perf_counter(), time.process_time()
+        bar = tqdm(list(_batches(len(pairs), batch_size, steps, rng)), desc=f"DPO (beta={beta})", disable=not progress)
+        for step, batch in enumerate(bar):
+            prompts, chosen, rejected = _pair_batch(tokenizer, [pairs[i] for i in batch], policy.config.block_size)
+            X, mask, _ = pack(prompts + prompts, chosen + rejected, pad)
+            X, mask = X.to(device), mask.to(device)
+            with torch.no_grad():
+                ref = answer_logprob(reference, X, mask)
+            policy.eval()  # dropout off: policy and reference must agree exactly at the start
+            set_lr(optimizer, lr_at(step, lr, lr / 10, max(1, steps // 10), steps))
+            logp = answer_logprob(policy, X, mask)
+            n = len(batch)
+            preference_loss, margin = dpo_loss(logp[:n], logp[n:], ref[:n], ref[n:], beta)
+            sft_loss = (-logp[:n] / mask[:n].sum(-1)).mean()  # cross-entropy per token of the chosen answers
+            loss = preference_loss + sft_weight * sft_loss
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
+            optimizer.step()
+            entry = {"step": step + 1, "loss": loss.item(), "dpo_loss": preference_loss.item(),
+                     "sft_loss": sft_loss.item(), "accuracy": float((margin > 0).float().mean()),
+                     "margin": margin.mean().item(), "chosen_logp": logp[:n].mean().item(),
+                     "rejected_logp": logp[n:].mean().item(), "seconds": round(time.perf_counter() - t0, 2),
+                     "cpu_seconds": round(time.process_time() - c0, 2)}
+            log.append(entry)
+            bar.set_postfix(loss=f"{entry['loss']:.3f}", acc=f"{entry['accuracy']:.2f}")
+            if callback is not None and callback(entry) is False:
+                break
     return log
 
 

@@ -303,6 +303,27 @@ def test_preference_widget_saves_and_survives_restart(tok, tmp_path):
     assert "choose one of" in w2.message
 
 
+def test_training_only_the_top_block_leaves_the_model_whole_even_when_interrupted(tok):
+    """train_blocks freezes the lower blocks while training; afterwards, also after an
+    interrupt (Ctrl-C in a notebook), every weight is trainable again and nothing else changed."""
+    pairs = [R.make_preference("Hello!", "Hi! How can I help?", "Whatever.", "simulated")]
+    policy, reference = tiny_model(tok), tiny_model(tok)
+    lower_before = [p.detach().clone() for p in policy.blocks[0].parameters()]
+
+    def interrupt(entry):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        R.dpo(policy, reference, tok, pairs, steps=3, batch_size=1, lr=3e-3, train_blocks=1, callback=interrupt,
+              progress=False)
+    assert all(p.requires_grad for p in policy.parameters()) and not policy.training
+    assert all(torch.equal(a, b) for a, b in zip(lower_before, policy.blocks[0].parameters()))  # frozen: untouched
+    assert not torch.equal(tiny_model(tok).blocks[1].attn.qkv.weight, policy.blocks[1].attn.qkv.weight)
+    with pytest.raises(ValueError, match="train_blocks must be between 0 and 2"):
+        R.dpo(policy, reference, tok, pairs, steps=1, train_blocks=5, progress=False)
+    assert all(p.requires_grad for p in policy.parameters())
+
+
 # ---------------------------------------------------------------------------------------
 # The committed reward-hacking run that lesson 11 plots
 # ---------------------------------------------------------------------------------------
