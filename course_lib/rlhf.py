@@ -19,11 +19,12 @@ The path of lesson 11, one section each:
    and accuracy on held-out questions. And the reward-hacking demonstration: with no
    leash, the policy finds answers the reward model loves and the rater does not.
 
-Command line (the shipped checkpoints):
-    python -m course_lib.rlhf ppo  --sft data/checkpoints/chat-sft --out data/checkpoints/chat-ppo
-    python -m course_lib.rlhf dpo  --sft data/checkpoints/chat-sft --out data/checkpoints/chat-dpo
+Command line (the defaults are the shipped models' recipes; data/README.md has the exact
+commands, seeds included, that made each committed file):
+    python -m course_lib.rlhf ppo  --sft data/checkpoints/chat-sft --out runs/my-ppo --save-rm runs/chat-rm
+    python -m course_lib.rlhf dpo  --sft data/checkpoints/chat-sft --out runs/my-dpo
     python -m course_lib.rlhf eval --sft data/checkpoints/chat-sft --models data/checkpoints/chat-ppo data/checkpoints/chat-dpo
-    python -m course_lib.rlhf hack --sft data/checkpoints/chat-sft
+    python -m course_lib.rlhf hack --sft data/checkpoints/chat-sft --rm runs/chat-rm
 """
 from __future__ import annotations
 
@@ -691,10 +692,10 @@ def policy_forward(gpt, value_head: ValueHead, X: torch.Tensor) -> tuple:
 @dataclass
 class PPOConfig:
     steps: int = 40  # policy updates
-    prompts_per_step: int = 16  # answers sampled per update
+    prompts_per_step: int = 32  # answers sampled per update
     max_new_tokens: int = 24  # answer length limit
     temperature: float = 1.0  # sampling temperature while exploring (log-probs use the same)
-    lr: float = 5e-5  # policy learning rate (AdamW)
+    lr: float = 1e-4  # policy learning rate (AdamW)
     value_lr: float = 1e-3  # value head learning rate
     kl_coef: float = 0.05  # beta: reward penalty per nat of KL from the SFT model (the leash)
     clip: float = 0.2  # PPO clipping: how far one update may move a token's probability ratio
@@ -878,7 +879,7 @@ def dpo_loss(policy_chosen: torch.Tensor, policy_rejected: torch.Tensor, ref_cho
     return -F.logsigmoid(margin).mean(), margin.detach()
 
 
-def dpo(policy, reference, tokenizer, pairs: list, steps: int = 60, batch_size: int = 8, lr: float = 5e-5,
+def dpo(policy, reference, tokenizer, pairs: list, steps: int = 60, batch_size: int = 8, lr: float = 1e-4,
         beta: float = 0.1, sft_weight: float = 1.0, weight_decay: float = 0.0, train_blocks: int | None = None,
         seed: int = 0, progress: bool = True, callback=None) -> list:
     """Fine-tune `policy` (a GPT, changed in place) with DPO on preference pairs; returns the log.
@@ -970,7 +971,8 @@ def evaluate(model, tokenizer, heldout: list | None = None, baseline_answers: li
     """How good are the model's answers on held-out prompts, by the simulated rater?
 
     Returns win_rate (share of comparisons the rater decides for this model against
-    `baseline_answers`, e.g. the SFT model's, ties counting half), accuracy on the
+    `baseline_answers`, e.g. the SFT model's, ties counting half) with its standard error
+    (win_rate_se, by resampling questions), accuracy on the
     questions with a checkable answer, the mean rater score, the share of rude,
     rambling and off-topic answers, mean words, and a few examples. Also "answers", to
     serve as another evaluation's baseline.
@@ -998,18 +1000,35 @@ def evaluate(model, tokenizer, heldout: list | None = None, baseline_answers: li
                                or "does not decline" in w) for w in reasons) / n
     report["words"] = sum(len(_words(t)) for texts in answers for t in texts) / n
     if baseline_answers is not None:
-        wins = ties = losses = 0
+        points = []  # per question: 1 for each win, 0.5 for each tie, 0 for each loss
         for r, mine, theirs in zip(heldout, answers, baseline_answers):
-            for a, b in zip(mine, theirs):
-                w = compare(r["prompt"], a, b)["winner"]
-                wins += w == "a"
-                ties += w == "tie"
-                losses += w == "b"
-        total = wins + ties + losses
-        report.update(win_rate=(wins + 0.5 * ties) / total, wins=wins, ties=ties, losses=losses)
+            points.append([{"a": 1.0, "tie": 0.5, "b": 0.0}[compare(r["prompt"], a, b)["winner"]]
+                           for a, b in zip(mine, theirs)])
+        flat = [x for q in points for x in q]
+        report.update(win_rate=sum(flat) / len(flat), win_rate_se=bootstrap_se(points),
+                      wins=flat.count(1.0), ties=flat.count(0.5), losses=flat.count(0.0))
     report["examples"] = [(r["prompt"], texts[0]) for r, texts in list(zip(heldout, answers))[:: max(1, len(heldout) // 8)]]
     report["answers"] = answers
     return report
+
+
+def bootstrap_se(points: list, resamples: int = 1000, seed: int = 0) -> float:
+    """Standard error of the mean of `points` (a list per question) by resampling questions.
+
+    Answers to the same question are alike, so the questions, not the single comparisons,
+    are the independent draws: 126 questions x 10 answers is worth far fewer than 1,260
+    independent comparisons.
+    """
+    groups = [(sum(q), len(q)) for q in points if q]
+    if len(groups) < 2:
+        return 0.0
+    rng = random.Random(seed)
+    means = []
+    for _ in range(resamples):
+        pick = [groups[rng.randrange(len(groups))] for _ in groups]
+        means.append(sum(s for s, _ in pick) / sum(n for _, n in pick))
+    centre = sum(means) / len(means)
+    return (sum((m - centre) ** 2 for m in means) / (len(means) - 1)) ** 0.5
 
 
 def compare_models(models: dict, sft_model, tokenizer, heldout: list | None = None, samples: int = 2,
@@ -1019,8 +1038,8 @@ def compare_models(models: dict, sft_model, tokenizer, heldout: list | None = No
     results = {"sft": evaluate(sft_model, tokenizer, heldout, samples=samples, temperature=temperature, seed=seed)}
     base = results["sft"]["answers"]
     # The SFT model against a second draw of itself: the win rate that means "no change".
-    results["sft"].update({k: v for k, v in evaluate(sft_model, tokenizer, heldout, base, samples, temperature,
-                                                     seed + 1).items() if k in ("win_rate", "wins", "ties", "losses")})
+    itself = evaluate(sft_model, tokenizer, heldout, base, samples, temperature, seed + 1)
+    results["sft"].update({k: itself[k] for k in ("win_rate", "win_rate_se", "wins", "ties", "losses")})
     for name, model in models.items():
         results[name] = evaluate(model, tokenizer, heldout, base, samples, temperature, seed + 2)
     return results
@@ -1028,7 +1047,7 @@ def compare_models(models: dict, sft_model, tokenizer, heldout: list | None = No
 
 def summarise(results: dict) -> dict:
     """The numbers of `compare_models` without the answers (printable as JSON)."""
-    keys = ("win_rate", "accuracy", "rater_score", "rude", "rambling", "off_topic", "words", "kl")
+    keys = ("win_rate", "win_rate_se", "accuracy", "rater_score", "rude", "rambling", "off_topic", "words", "kl")
     out = {}
     for name, r in results.items():
         out[name] = {k: round(r[k], 3) for k in keys if k in r}
@@ -1187,7 +1206,7 @@ def main(argv=None) -> int:
             p.add_argument("--out", required=True, help="where to write the tuned checkpoint")
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--device", default="auto")
-        p.add_argument("--eval-samples", type=int, default=3, help="answers per held-out prompt in the evaluation")
+        p.add_argument("--eval-samples", type=int, default=10, help="answers per held-out prompt in the evaluation")
 
     def rm_args(p):
         p.add_argument("--rm", help="a saved reward model folder (default: train one now)")
@@ -1208,7 +1227,7 @@ def main(argv=None) -> int:
     common(d)
     d.add_argument("--steps", type=int, default=60)
     d.add_argument("--batch-size", type=int, default=8)
-    d.add_argument("--lr", type=float, default=5e-5)
+    d.add_argument("--lr", type=float, default=1e-4)
     d.add_argument("--beta", type=float, default=0.1)
     d.add_argument("--sft-weight", type=float, default=1.0, help="weight of the fine-tuning loss on chosen answers")
     d.add_argument("--train-blocks", type=int, default=None)
@@ -1220,6 +1239,7 @@ def main(argv=None) -> int:
     rm_args(h)
     h.add_argument("--steps", type=int, default=60)
     h.add_argument("--lr", type=float, default=1e-4)
+    h.add_argument("--prompts-per-step", type=int, default=16)
     h.add_argument("--kl-coefs", type=float, nargs="+", default=[0.0, PPOConfig.kl_coef])
     h.add_argument("--train-blocks", type=int, default=None)
     h.add_argument("--json", help="also write the results, with every step's log, to this JSON file")
@@ -1263,7 +1283,8 @@ def main(argv=None) -> int:
             rm, rm_report = get_rm()
             t0 = time.perf_counter()
             results = reward_hacking_demo(sft, rm, tokenizer, training_prompts(), kl_coefs=tuple(args.kl_coefs),
-                                          steps=args.steps, lr=args.lr, seed=args.seed, train_blocks=args.train_blocks)
+                                          steps=args.steps, lr=args.lr, prompts_per_step=args.prompts_per_step,
+                                          seed=args.seed, train_blocks=args.train_blocks)
             report = {"reward_model": rm_report,
                       "hacking": {str(k): {kk: vv for kk, vv in v.items() if kk != "log"} for k, v in results.items()},
                       "seconds": round(time.perf_counter() - t0, 1), "command": command}

@@ -6,7 +6,7 @@ runs, in this order (each is also a command of its own):
 
     python scripts/make_dialogues.py --check          # the dialogue set is up to date
     python -m course_lib.chat sft --base BASE --out data/checkpoints/chat-sft
-    python -m course_lib.rlhf ppo --sft data/checkpoints/chat-sft --out data/checkpoints/chat-ppo --save-rm runs/chat-rm
+    python -m course_lib.rlhf ppo --sft data/checkpoints/chat-sft --out data/checkpoints/chat-ppo --save-rm runs/chat-rm --seed 1
     python -m course_lib.rlhf dpo --sft data/checkpoints/chat-sft --out data/checkpoints/chat-dpo
     python -m course_lib.rlhf eval --sft data/checkpoints/chat-sft --models data/checkpoints/chat-ppo data/checkpoints/chat-dpo
     python -m course_lib.rlhf hack --sft data/checkpoints/chat-sft --rm runs/chat-rm      # only with --hack
@@ -46,7 +46,7 @@ def main(argv=None) -> int:
         times["sft"] = run(["-m", "course_lib.chat", "sft", "--base", args.base, "--out", sft] + dev)
     rm = "runs/chat-rm"
     times["reward model + ppo + eval"] = run(["-m", "course_lib.rlhf", "ppo", "--sft", sft, "--out", ppo,
-                                              "--save-rm", rm] + dev)
+                                              "--save-rm", rm, "--seed", "1"] + dev)
     times["dpo + eval"] = run(["-m", "course_lib.rlhf", "dpo", "--sft", sft, "--out", dpo] + dev)
     times["final eval"] = run(["-m", "course_lib.rlhf", "eval", "--sft", sft, "--models", ppo, dpo] + dev)
     if args.hack:

@@ -273,6 +273,20 @@ def test_evaluate_reports_win_rate_and_accuracy(tok):
     # Against itself (same seed), everything is a tie.
     same = R.evaluate(model, tok, HELDOUT, baseline_answers=report["answers"], samples=2, max_new_tokens=6)
     assert same["win_rate"] == 0.5 and same["ties"] == 4
+    assert same["win_rate_se"] == 0.0  # every question gives the same score: no spread
+
+
+def test_bootstrap_se_resamples_questions_not_single_comparisons():
+    # Two questions, each always won or always lost: the mean is 0.5 and the spread comes
+    # from which questions a resample draws. With ten answers each, counting the 20
+    # comparisons as independent would give sqrt(0.25 / 20) = 0.11; resampling the two
+    # questions gives sqrt(0.25 / 2) = 0.35 (about; it is a random resample).
+    points = [[1.0] * 10, [0.0] * 10]
+    se = R.bootstrap_se(points, resamples=4000)
+    assert 0.3 < se < 0.4
+    assert R.bootstrap_se(points, resamples=4000) == se  # seeded: the same every time
+    assert R.bootstrap_se([[1.0, 0.0, 0.5]]) == 0.0  # one question: nothing to resample
+    assert R.bootstrap_se([[0.5] * 3, [0.5] * 3, [0.5]]) == 0.0
 
 
 def test_preference_widget_saves_and_survives_restart(tok, tmp_path):
