@@ -957,6 +957,8 @@ def is_correct(prompt: str, answer: str) -> bool:
 def sample_answers(model, tokenizer, prompts: list, samples: int = 2, temperature: float = 1.0, seed: int = 0,
                    max_new_tokens: int = 24) -> list:
     """`samples` answers for each prompt: a list (per prompt) of lists of texts."""
+    if not isinstance(samples, int) or samples < 1:
+        raise ValueError(f"samples (answers per prompt) must be a whole number >= 1, not {samples!r}")
     out = [[] for _ in prompts]
     for k in range(samples):
         texts = chat_lib.answer_many(model, tokenizer, prompts, temperature=temperature, seed=seed + 7919 * k,
@@ -978,6 +980,8 @@ def evaluate(model, tokenizer, heldout: list | None = None, baseline_answers: li
     serve as another evaluation's baseline.
     """
     heldout = heldout if heldout is not None else heldout_prompts()
+    if not heldout:
+        raise ValueError("no held-out questions to evaluate on")
     prompts = [r["prompt"] for r in heldout]
     answers = sample_answers(model, tokenizer, prompts, samples, temperature, seed, max_new_tokens)
     report = {"prompts": len(prompts), "samples_per_prompt": samples, "temperature": temperature}
@@ -1019,6 +1023,8 @@ def bootstrap_se(points: list, resamples: int = 1000, seed: int = 0) -> float:
     are the independent draws: 126 questions x 10 answers is worth far fewer than 1,260
     independent comparisons.
     """
+    if resamples < 2:
+        raise ValueError(f"resamples must be at least 2 to measure a spread, not {resamples}")
     groups = [(sum(q), len(q)) for q in points if q]
     if len(groups) < 2:
         return 0.0

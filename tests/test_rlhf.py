@@ -287,6 +287,16 @@ def test_bootstrap_se_resamples_questions_not_single_comparisons():
     assert R.bootstrap_se(points, resamples=4000) == se  # seeded: the same every time
     assert R.bootstrap_se([[1.0, 0.0, 0.5]]) == 0.0  # one question: nothing to resample
     assert R.bootstrap_se([[0.5] * 3, [0.5] * 3, [0.5]]) == 0.0
+    with pytest.raises(ValueError, match="resamples"):
+        R.bootstrap_se(points, resamples=1)
+
+
+def test_evaluate_refuses_zero_answers_or_no_questions(tok):
+    model = tiny_model(tok)
+    with pytest.raises(ValueError, match="samples"):
+        R.evaluate(model, tok, HELDOUT, samples=0)
+    with pytest.raises(ValueError, match="held-out"):
+        R.evaluate(model, tok, [], samples=1)
 
 
 def test_preference_widget_saves_and_survives_restart(tok, tmp_path):
