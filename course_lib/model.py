@@ -133,8 +133,16 @@ class FeedForward(nn.Module):
         self.down = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
         self.dropout = nn.Dropout(config.dropout)
 
-    def forward(self, x, ablate_neurons=()):
-        hidden = F.gelu(self.up(x))  # (B, T, 4C): the "neurons"
+    def neurons(self, x):
+        """(B, T, C) -> (B, T, 4C): the hidden activations after GELU, the "neurons"."""
+        return F.gelu(self.up(x))
+
+    def forward(self, x):
+        return self.dropout(self.down(self.neurons(x)))
+
+    def forward_explicit(self, x, ablate_neurons=()):
+        """The same output, plus the neurons (B, T, 4C); chosen neurons can be switched off."""
+        hidden = self.neurons(x)
         if len(ablate_neurons):
             hidden = hidden.clone()
             hidden[..., list(ablate_neurons)] = 0.0
@@ -154,7 +162,7 @@ class Block(nn.Module):
 
     def forward(self, x, kv_cache=None):
         x = x + self.attn(self.ln1(x), kv_cache=kv_cache)
-        x = x + self.mlp(self.ln2(x))[0]
+        x = x + self.mlp(self.ln2(x))
         return x
 
 
@@ -162,7 +170,7 @@ class Block(nn.Module):
 class Trace:
     """What `GPT.trace` saw inside the model (see docs/library.md for the shapes)."""
 
-    logits: torch.Tensor  # (B, T, V)
+    logits: torch.Tensor  # (B, T, V); None when the trace stopped early (upto_layer)
     embed: torch.Tensor  # (B, T, C)
     attn_pattern: torch.Tensor  # (L, B, H, T, T)
     attn_out: torch.Tensor  # (L, B, T, C)
@@ -221,9 +229,22 @@ class GPT(nn.Module):
         """Number of weights ("dials"); the tied output layer is counted once."""
         return sum(p.numel() for p in self.parameters())
 
-    def _check_idx(self, idx, start=0):
-        if idx.dim() != 2:
-            raise ValueError(f"idx must have shape (B, T), got {tuple(idx.shape)}")
+    def set_dropout(self, p: float) -> "GPT":
+        """Change every dropout rate in place (the config records the new rate); returns the model."""
+        if not isinstance(p, (int, float)) or isinstance(p, bool) or not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout must be a number in [0, 1), not {p!r}")
+        self.config.dropout = p
+        for module in self.modules():
+            if isinstance(module, nn.Dropout):
+                module.p = p
+            elif isinstance(module, CausalSelfAttention):
+                module.dropout = p
+        return self
+
+    def check_idx(self, idx, start=0):
+        """ValueError unless idx is (B, T) token ids that fit the context after `start` cached positions."""
+        if not isinstance(idx, torch.Tensor) or idx.dim() != 2:
+            raise ValueError(f"idx must be a tensor of shape (B, T), got {tuple(getattr(idx, 'shape', ()))}")
         T = idx.size(1)
         if T == 0:
             raise ValueError("idx is empty: the model needs at least one token")
@@ -238,18 +259,23 @@ class GPT(nn.Module):
         pos = torch.arange(start, start + idx.size(1), device=idx.device)
         return self.drop(self.tok_emb(idx) + self.pos_emb(pos))
 
+    def hidden(self, idx, kv_caches=None):
+        """(B, T) ids -> (B, T, C): the residual stream after the last block, through the final
+        layer norm; the vectors the output layer turns into next-token scores."""
+        start = kv_caches[0].length if kv_caches is not None else 0
+        self.check_idx(idx, start)
+        x = self.embed(idx, start)
+        for i, block in enumerate(self.blocks):
+            x = block(x, kv_cache=None if kv_caches is None else kv_caches[i])
+        return self.ln_f(x)
+
     def forward(self, idx, targets=None, kv_caches=None):
         """idx (B, T) -> logits (B, T, V); with targets (B, T) also the mean cross-entropy.
 
         Targets equal to -100 are left out of the loss (used to learn only the
         assistant's words in chat fine-tuning).
         """
-        start = kv_caches[0].length if kv_caches is not None else 0
-        self._check_idx(idx, start)
-        x = self.embed(idx, start)
-        for i, block in enumerate(self.blocks):
-            x = block(x, kv_cache=None if kv_caches is None else kv_caches[i])
-        logits = self.lm_head(self.ln_f(x))
+        logits = self.lm_head(self.hidden(idx, kv_caches))
         loss = None
         if targets is not None:
             loss = F.cross_entropy(
@@ -261,28 +287,49 @@ class GPT(nn.Module):
         return [KVCache() for _ in self.blocks]
 
     @torch.no_grad()
-    def trace(self, idx, ablate_heads=(), ablate_neurons=()) -> Trace:
+    def trace(self, idx, ablate_heads=(), ablate_neurons=(), ablate_attn=(), ablate_mlp=(), upto_layer=None) -> Trace:
         """The inspection path: same logits as `forward`, plus what happened inside.
 
         ablate_heads: (layer, head) pairs whose output is set to zero.
         ablate_neurons: (layer, neuron) pairs whose activation is set to zero.
+        ablate_attn, ablate_mlp: layers whose whole attention / feed-forward output is zeroed.
+        upto_layer: stop after this block (the Trace then holds layers 0..upto_layer, and
+        logits is None): looking at an early layer costs only the layers before it.
         """
-        self._check_idx(idx)
-        heads = _group_by_layer(ablate_heads, self.config.n_layer, self.config.n_head, "head")
-        neurons = _group_by_layer(ablate_neurons, self.config.n_layer, 4 * self.config.n_embd, "neuron")
+        self.check_idx(idx)
+        L = self.config.n_layer
+        last = L - 1 if upto_layer is None else upto_layer
+        if not isinstance(last, int) or not 0 <= last < L:
+            raise ValueError(f"upto_layer must be a layer 0..{L - 1} or None, not {upto_layer!r}")
+        heads = _group_by_layer(ablate_heads, L, self.config.n_head, "head")
+        neurons = _group_by_layer(ablate_neurons, L, 4 * self.config.n_embd, "neuron")
+        no_attn = _layer_set(ablate_attn, L, "ablate_attn")
+        no_mlp = _layer_set(ablate_mlp, L, "ablate_mlp")
         x = self.embed(idx)
         embed = x
         record = {k: [] for k in ("attn_pattern", "attn_out", "resid_mid", "mlp_hidden", "mlp_out", "resid_post")}
-        for layer, block in enumerate(self.blocks):
+        for layer, block in enumerate(self.blocks[: last + 1]):
             attn_out, pattern = block.attn.forward_explicit(block.ln1(x), heads[layer])
+            if layer in no_attn:
+                attn_out = torch.zeros_like(attn_out)
             x = x + attn_out
             resid_mid = x
-            mlp_out, hidden = block.mlp(block.ln2(x), neurons[layer])
+            mlp_out, hidden = block.mlp.forward_explicit(block.ln2(x), neurons[layer])
+            if layer in no_mlp:
+                mlp_out = torch.zeros_like(mlp_out)
             x = x + mlp_out
             for key, value in zip(record, (pattern, attn_out, resid_mid, hidden, mlp_out, x)):
                 record[key].append(value)
-        logits = self.lm_head(self.ln_f(x))
+        logits = self.lm_head(self.ln_f(x)) if last == L - 1 else None
         return Trace(logits=logits, embed=embed, **{k: torch.stack(v) for k, v in record.items()})
+
+
+def _layer_set(layers, n_layer, what) -> set:
+    layers = set(layers or ())
+    bad = [l for l in layers if not isinstance(l, int) or not 0 <= l < n_layer]
+    if bad:
+        raise ValueError(f"{what}: {bad} are not layers of this model (0..{n_layer - 1})")
+    return layers
 
 
 def _group_by_layer(pairs, n_layer, n_units, what):

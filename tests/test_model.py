@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -129,3 +131,71 @@ def test_training_a_few_steps_lowers_the_loss():
         loss.backward()
         opt.step()
     assert loss.item() < first / 3
+
+
+def test_shipped_checkpoints_give_the_pinned_logits():
+    """The refactors keep behaviour: the shipped models' logits on a fixed prompt are the ones
+    recorded (bit for bit on the CPU kind that recorded them, else to float rounding)."""
+    from safetensors import safe_open
+
+    from course_lib.checkpoint import load_pretrained
+
+    path = Path(__file__).parent / "data" / "pinned_logits.safetensors"
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata()
+        pinned = {name: f.get_tensor(name) for name in f.keys()}
+    same_cpu = meta["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    for name, expected in pinned.items():
+        model, tok, _ = load_pretrained(name)
+        idx = torch.tensor([tok.encode(meta["prompt"])])
+        with torch.no_grad():
+            logits, _ = model.eval()(idx)
+        if same_cpu:
+            assert torch.equal(logits[0], expected), name
+        else:
+            assert torch.allclose(logits[0], expected, atol=1e-4, rtol=1e-5), name
+
+
+def test_hidden_is_what_the_output_layer_reads():
+    model = make()
+    idx = torch.randint(0, 40, (2, 9))
+    logits, _ = model(idx)
+    assert torch.equal(model.lm_head(model.hidden(idx)), logits)
+
+
+def test_trace_can_stop_early_and_switch_off_whole_sublayers():
+    model = make(n_layer=3)
+    idx = torch.randint(0, 40, (1, 10))
+    full = model.trace(idx)
+    early = model.trace(idx, upto_layer=1)
+    assert early.logits is None and early.attn_pattern.shape[0] == 2
+    assert torch.allclose(early.resid_post, full.resid_post[:2])
+    no_attn = model.trace(idx, ablate_attn=[1])
+    assert no_attn.attn_out[1].abs().max() == 0
+    assert torch.equal(no_attn.resid_post[0], full.resid_post[0])  # the layer before is untouched
+    no_mlp = model.trace(idx, ablate_mlp=[2])
+    assert no_mlp.mlp_out[2].abs().max() == 0 and torch.equal(no_mlp.resid_mid[2], full.resid_mid[2])
+    nothing = model.trace(idx, ablate_heads=[], ablate_neurons=[], ablate_attn=[], ablate_mlp=[])
+    assert torch.equal(nothing.logits, full.logits)
+    for bad in (dict(upto_layer=3), dict(upto_layer=-1), dict(ablate_attn=[5]), dict(ablate_mlp=["0"])):
+        with pytest.raises(ValueError):
+            model.trace(idx, **bad)
+
+
+def test_set_dropout_changes_every_rate_and_refuses_nonsense():
+    model = make(dropout=0.1)
+    assert model.set_dropout(0.0) is model and model.config.dropout == 0.0
+    assert all(m.p == 0.0 for m in model.modules() if isinstance(m, torch.nn.Dropout))
+    assert all(b.attn.dropout == 0.0 for b in model.blocks)
+    for bad in (-0.1, 1.0, float("nan"), "0.1"):
+        with pytest.raises(ValueError):
+            model.set_dropout(bad)
+
+
+def test_feed_forward_returns_a_tensor_and_shows_its_neurons():
+    model = make()
+    x = torch.randn(1, 5, 32)
+    mlp = model.blocks[0].mlp
+    out, hidden = mlp.forward_explicit(x)
+    assert torch.equal(mlp(x), out) and torch.equal(mlp.neurons(x), hidden)
+    assert hidden.shape == (1, 5, 128)

@@ -31,37 +31,27 @@ NO_QUERY = -1  # the query menu's "(none)": ipywidgets shows a value of None as 
 
 
 class LayerByLayer:
-    """Attention patterns of one text, computed a layer at a time, only as far as asked.
+    """Attention patterns of one text, computed only as deep as asked.
 
     Layer l's patterns depend only on the layers before it, so looking at layer 0 needs
-    one block of work, not the whole model. The same computation as `GPT.trace` (a test
-    checks it), without what no pattern depends on (the last feed-forward layer, the output).
+    one block of work, not the whole model: `GPT.trace(idx, upto_layer=l)`.
     """
 
     def __init__(self, model, idx):
-        model._check_idx(idx)
+        model.check_idx(idx)
         self.model = model
-        with torch.no_grad():
-            self.x = model.embed(idx)  # the residual stream after the layers done so far
-        self.patterns = []  # per layer: (H, T, T) numpy
+        self.idx = idx
+        self.patterns = []  # per layer computed so far: (H, T, T) numpy
 
     def upto(self, layer: int) -> list:
-        blocks = self.model.blocks
-        was_training = self.model.training
-        if was_training:
+        if layer >= len(self.patterns):
+            was_training = self.model.training
             self.model.eval()
-        try:
-            with torch.no_grad():
-                while len(self.patterns) <= layer:
-                    block = blocks[len(self.patterns)]
-                    attn_out, pattern = block.attn.forward_explicit(block.ln1(self.x))
-                    self.patterns.append(pattern[0].float().cpu().numpy())
-                    if len(self.patterns) < len(blocks):
-                        self.x = self.x + attn_out
-                        self.x = self.x + block.mlp(block.ln2(self.x))[0]
-        finally:
-            if was_training:
-                self.model.train()
+            try:
+                trace = self.model.trace(self.idx, upto_layer=layer)
+            finally:
+                self.model.train(was_training)
+            self.patterns = [p[0].float().cpu().numpy() for p in trace.attn_pattern]
         return self.patterns
 
 
