@@ -14,6 +14,9 @@ _WHERE = {
     "TrainingDashboard": "dashboard",
     "ScaleCalculator": "scale_calc",
     "TokenViewer": "tokens",
+    "ChatWidget": "chat",
+    "PreferenceWidget": "preference",
+    "DescentExplorer": "descent",
 }
 
 __all__ = sorted(_WHERE)
