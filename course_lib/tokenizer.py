@@ -83,6 +83,7 @@ def _check_special_tokens(special_tokens) -> list[str]:
 def _check_text(text, what="text") -> str:
     if not isinstance(text, str):
         raise TypeError(f"{what} must be a str, got {type(text).__name__}")
+    _utf8(text)  # a lone surrogate is reported at its position in the whole text
     return text
 
 
@@ -513,6 +514,23 @@ def load_tokenizer(path) -> Tokenizer:
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"{p} is not a valid tokenizer JSON file: {err}") from None
     return tokenizer_from_dict(d, source=str(p))
+
+
+KINDS = tuple(_KINDS)  # what `make_tokenizer` (and `python -m course_lib.train --tokenizer`) accepts
+
+
+def make_tokenizer(kind: str, text: str, tokenizer_file=None) -> Tokenizer:
+    """The tokenizer a training run uses. 'char': a CharTokenizer trained on `text`; 'bpe':
+    the committed BPE tokenizer (data/tokenizer_bpe.json). A `tokenizer_file` wins over both."""
+    if tokenizer_file is not None:
+        return load_tokenizer(tokenizer_file)
+    if kind == "char":
+        return CharTokenizer.train(text)
+    if kind == "bpe":
+        from course_lib import paths
+
+        return load_tokenizer(Path(paths.DATA_DIR) / "tokenizer_bpe.json")
+    raise ValueError(f"tokenizer must be one of {KINDS}, not {kind!r}")
 
 
 # ---------------------------------------------------------------------------------------

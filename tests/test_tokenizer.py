@@ -272,6 +272,14 @@ def test_encode_needs_str(bpe):
         bpe.encode("a\ud800b")
 
 
+@pytest.mark.parametrize("text, position", [("a\ud800b", 1), ("hello <|end|> wor\udc80ld", 17),
+                                             ("to be, or not to be\ud800", 19)])
+def test_a_lone_surrogate_is_reported_where_it_is_in_the_whole_text(bpe, char, text, position):
+    for tok in (bpe, char):
+        with pytest.raises(ValueError, match=f"at position {position},"):
+            tok.encode(text)
+
+
 def test_char_unknown_characters(char):
     with pytest.raises(ValueError) as info:
         char.encode("To be ☃ or Zz")
