@@ -4,8 +4,8 @@
    vocabulary 50304) trains on random tokens through `course_lib.train.Trainer` with bf16
    autocast, torch.compile, fused AdamW and flash attention (SDPA) for --seconds after a
    warmup (the compilation is not counted). Prints tokens/s and MFU, with the FLOPs per
-   token from `course_lib.train.flops_per_token` (6N + 12LTC) against the GPU's peak from
-   `course_lib.train.PEAK_FLOPS`. Goal: MFU >= 45% on one H100.
+   token from `course_lib.scale.flops_per_token` (6N + 12LTC) against the GPU's peak from
+   `course_lib.scale.PEAK_FLOPS`. Goal: MFU >= 45% on one H100.
 2. A real run: `python -m course_lib.train` on the character-level corpus for
    --train-seconds on the GPU, printing its JSON lines; the validation loss must fall.
 
@@ -30,7 +30,8 @@ sys.path.insert(0, str(REPO))
 import torch  # noqa: E402
 
 from course_lib.model import GPT  # noqa: E402
-from course_lib.train import TrainConfig, Trainer, flops_per_token, peak_flops  # noqa: E402
+from course_lib.scale import flops_per_token, peak_flops  # noqa: E402
+from course_lib.train import TrainConfig, Trainer  # noqa: E402
 
 
 def say(msg=""):

@@ -5,8 +5,12 @@ A checkpoint is a folder:
     model.safetensors  the weights (safetensors stores plain tensors, never code)
     tokenizer.json     the tokenizer it reads and writes with (optional)
 
+A training run also writes train_state.pt next to them (`save_train_state`): the optimiser,
+the random streams and the position in the data, to continue the run exactly.
+
 Every file is written atomically, so a run killed while saving leaves the old checkpoint.
 """
+import io
 import json
 from pathlib import Path
 
@@ -127,15 +131,90 @@ def load_pretrained(name: str, device="cpu"):
     return load_checkpoint(directory, device=device)
 
 
+def load_or_stand_in(name: str, stand_in: str | None = None, device="cpu") -> tuple:
+    """(model, tokenizer, note) for pages that must open even in a bare checkout.
+
+    The shipped model `name`; if it is missing, the shipped `stand_in`; else an UNTRAINED
+    model of the lessons' shape (GPTConfig's defaults) with the course's BPE tokenizer.
+    `note` is "" for the real model, else one sentence saying what stands in.
+    """
+    shipped = shipped_models()
+    if name in shipped:
+        model, tokenizer, _ = load_pretrained(name, device)
+        return model, tokenizer, ""
+    if stand_in is not None and stand_in in shipped:
+        model, tokenizer, _ = load_pretrained(stand_in, device)
+        return model, tokenizer, (f"The model {name!r} is not in data/checkpoints/ yet, so {stand_in!r} "
+                                  "stands in: it works, but was not trained for this.")
+    from .paths import DATA_DIR
+    from .tokenizer import load_tokenizer
+
+    tokenizer = load_tokenizer(Path(DATA_DIR) / "tokenizer_bpe.json")
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size)).to(device).eval()
+    return model, tokenizer, (f"The trained model {name!r} is not in data/checkpoints/ yet, so an UNTRAINED "
+                              "model of the same shape (random weights) stands in: everything works, but "
+                              "it writes gibberish.")
+
+
+# ---------------------------------------------------------------------------------------
+# The training state: everything needed to continue a run exactly (train_state.pt)
+# ---------------------------------------------------------------------------------------
+
+TRAIN_STATE_FILE = "train_state.pt"
+TRAIN_STATE_FORMAT = "course-train-state-v1"
+
+
+def save_train_state(path, model, optimizer, generator, *, scaler=None, step: int, tokens: int, elapsed: float,
+                     train_loss, val_loss, best_val_loss, config: dict, model_config: dict, world_size: int,
+                     micro_batches: int) -> Path:
+    """Write a run's state with torch.save, atomically: plain tensors, numbers, strings, lists
+    and dicts only, so that `load_train_state` reads it without running code.
+
+    The dict holds "format", the numbers given (step, tokens, elapsed seconds, the losses,
+    config and model_config as dicts, world_size), "model" (weights on the CPU), "optimizer"
+    and "scaler" (state dicts; scaler None without one), "rng_cpu" and "rng_cuda" (torch's
+    random streams now: dropout) and "data_position" ({"micro_batches", "generator": the batch
+    sampler's state}).
+    """
+    state = {
+        "format": TRAIN_STATE_FORMAT,
+        "step": step,
+        "tokens": tokens,
+        "elapsed": elapsed,
+        "train_loss": train_loss,
+        "val_loss": val_loss,
+        "best_val_loss": best_val_loss,
+        "config": config,
+        "model_config": model_config,
+        "world_size": world_size,
+        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "optimizer": optimizer.state_dict(),
+        "scaler": scaler.state_dict() if scaler else None,
+        "rng_cpu": torch.get_rng_state(),
+        "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "data_position": {"micro_batches": micro_batches, "generator": generator.get_state()},
+    }
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    atomic_write_bytes(path, buf.getvalue())
+    return Path(path)
+
+
 def load_train_state(path, device="cpu") -> dict:
-    """A training state (optimiser, step, RNG) saved with torch.save, loaded without unpickling code."""
+    """The dict `save_train_state` wrote, loaded without unpickling code (weights_only)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no training state at {path}")
     try:
-        return torch.load(path, map_location=device, weights_only=True)
+        state = torch.load(path, map_location=device, weights_only=True)
     except Exception as e:
         raise ValueError(
             f"{path} could not be loaded safely ({type(e).__name__}): only tensors, numbers, "
             "strings, lists and dicts are accepted, never pickled code"
         ) from e
+    if not isinstance(state, dict) or state.get("format") != TRAIN_STATE_FORMAT:
+        found = state.get("format") if isinstance(state, dict) else type(state).__name__
+        raise ValueError(f"{path} has format {found!r}; this course reads {TRAIN_STATE_FORMAT!r} "
+                         "(written by course_lib.train)")
+    return state

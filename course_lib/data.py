@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import configparser
+import contextlib
 import hashlib
 import io
 import re
@@ -401,6 +402,15 @@ def encode_corpus(tokenizer, text: str | None = None, quiet: bool = False) -> to
     atomic_write_bytes(cache, buf.getvalue())
     _say(f"{ids.numel():,} tokens in {time.perf_counter() - t0:.1f} s (cached in {cache.name})", quiet)
     return ids
+
+
+def encode_text(tokenizer, text: str) -> torch.Tensor:
+    """Token ids of a whole text, 1-D long. Character ids are computed every time (fast
+    enough); BPE ids come from `encode_corpus`'s cache, its messages going to stderr."""
+    if getattr(tokenizer, "kind", None) == "char":
+        return torch.tensor(tokenizer.encode(text, allow_special=False), dtype=torch.long)
+    with contextlib.redirect_stdout(sys.stderr):
+        return encode_corpus(tokenizer, text)
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""Pick the device to compute on: the same code path runs on CPU, an NVIDIA GPU or Apple's MPS."""
+"""Pick the device to compute on: the same code path runs on CPU, an NVIDIA GPU or Apple's MPS;
+and join the process group when torchrun starts several processes."""
+import os
+
 import torch
 
 ALLOWED = ("auto", "cpu", "cuda", "mps")
@@ -23,3 +26,44 @@ def pick_device(name: str = "auto") -> torch.device:
     if base == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise ValueError("device 'mps' was asked for but Apple's MPS is not available; use 'auto' or 'cpu'")
     return torch.device(name)
+
+
+# ---------------------------------------------------------------------------------------
+# Several processes (torchrun): one process per GPU, or several on the CPU
+# ---------------------------------------------------------------------------------------
+
+def active_dist():
+    """torch.distributed while a process group is running, else None (one process)."""
+    import torch.distributed as dist
+
+    return dist if dist.is_available() and dist.is_initialized() else None
+
+
+def setup_distributed(device_name: str = "auto"):
+    """(rank, world_size, device). Under torchrun (WORLD_SIZE > 1) join the process group:
+    NCCL with one GPU per process on CUDA, gloo on the CPU. Alone: (0, 1, pick_device(...))."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    device = pick_device(device_name)
+    if world <= 1:
+        return 0, 1, device
+    import torch.distributed as dist
+
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if device.type == "cuda":
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+        backend = "nccl"
+    elif device.type == "cpu":
+        backend = "gloo"
+    else:
+        raise ValueError(f"several processes need CUDA (NCCL) or the CPU (gloo), not {device.type}")
+    if not dist.is_initialized():
+        dist.init_process_group(backend=backend)
+    return dist.get_rank(), dist.get_world_size(), device
+
+
+def teardown_distributed():
+    """Leave the process group, if one is running."""
+    dist = active_dist()
+    if dist is not None:
+        dist.destroy_process_group()

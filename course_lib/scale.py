@@ -148,6 +148,65 @@ def gpt_param_count(n_layer, n_embd, vocab_size, block_size, bias=True):
     return vocab_size * d + block_size * d + n_layer * per_block + norm
 
 
+# ---------------------------------------------------------------------------------------
+# Our own training: FLOPs per token and model FLOPs utilisation (MFU)
+# ---------------------------------------------------------------------------------------
+
+def flops_per_token(config) -> float:
+    """Floating-point operations to train on one token: 6N + 12 L T C (config: a GPTConfig).
+
+    N is the number of weights that multiply something: every parameter (`gpt_param_count`)
+    except the position table (a lookup); the token table counts once, as the output layer.
+    Each such weight costs 2 operations (a multiply and an add) in the forward pass and 4 in
+    the backward pass: 6N. Attention's scores and weighted sums add 2 x 2 x T x C per token
+    and layer forward, x3 with the backward pass: 12 L T C (PaLM's formula, T = the full context).
+    """
+    L, C, T = config.n_layer, config.n_embd, config.block_size
+    n = gpt_param_count(L, C, config.vocab_size, T, bias=config.bias) - T * C
+    return 6.0 * n + 12.0 * L * T * C
+
+
+# Peak dense bf16 (fp16 where there is no bf16) tensor-core FLOP/s per GPU, from the vendors'
+# data sheets. The first name found in torch.cuda.get_device_name() wins.
+PEAK_FLOPS = (
+    ("H200", 989e12),  # also GH200
+    ("H100 NVL", 835e12),
+    ("H100 PCIe", 756e12),
+    ("H100", 989e12),  # SXM ("H100 80GB HBM3")
+    ("H800", 989e12),
+    ("B200", 2250e12),
+    ("A100", 312e12),
+    ("A800", 312e12),
+    ("L40S", 362e12),
+    ("L4", 121e12),
+    ("RTX 4090", 165e12),
+    ("RTX 3090", 71e12),
+    ("V100", 125e12),  # fp16
+    ("T4", 65e12),  # fp16
+)
+
+
+def peak_flops(device) -> float | None:
+    """Peak FLOP/s of one device from PEAK_FLOPS; None for a CPU, MPS or an unknown GPU."""
+    import torch
+
+    device = torch.device(device)
+    if device.type != "cuda" or not torch.cuda.is_available():
+        return None
+    name = torch.cuda.get_device_name(device)
+    for key, flops in PEAK_FLOPS:
+        if key in name:
+            return flops
+    return None
+
+
+def mfu(config, tokens_per_s: float | None, peak: float | None, n_devices: int = 1) -> float | None:
+    """Model FLOPs utilisation: the fraction of the hardware's peak that the training used."""
+    if peak is None or not tokens_per_s:
+        return None
+    return flops_per_token(config) * tokens_per_s / (peak * n_devices)
+
+
 def human(x, digits=3) -> str:
     """Numbers for people: 2848.2 -> '2,848'; 1.5e9 -> '1.5 billion'; 3.8e25 -> '3.8 × 10^25'."""
     x = float(x)

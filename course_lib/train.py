@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import io
 import json
 import math
 import os
@@ -39,18 +38,20 @@ from typing import Optional
 
 import torch
 
-from .checkpoint import load_train_state, save_checkpoint
-from .data import get_batch
+from .checkpoint import TRAIN_STATE_FILE, load_train_state, save_checkpoint, save_train_state
+from .data import encode_text, get_batch, load_corpus, load_text, split
 from .device import ALLOWED as DEVICES
-from .device import pick_device
-from .fileio import atomic_write_bytes
+from .device import active_dist, pick_device, setup_distributed, teardown_distributed
 from .model import GPT, GPTConfig
 from .optim import lr_at, make_optimizer, set_lr
+from .sampling import generate
+from .scale import flops_per_token, mfu, peak_flops
+from .settings import add_flags
+from .tokenizer import KINDS as TOKENIZERS
+from .tokenizer import make_tokenizer
 
-STATE_FILE = "train_state.pt"
 MODEL_FIELDS = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "bias")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
-TOKENIZERS = ("char", "bpe")
 
 
 class TrainingDiverged(RuntimeError):
@@ -232,103 +233,6 @@ def preset(name: str) -> dict:
 
 
 # ---------------------------------------------------------------------------------------
-# Compute: FLOPs per token and model FLOPs utilisation (MFU)
-# ---------------------------------------------------------------------------------------
-
-def flops_per_token(config: GPTConfig) -> float:
-    """Floating-point operations to train on one token: 6N + 12 L T C.
-
-    N is the number of weights that multiply something: every weight except the position
-    table (a lookup); the token table counts once, as the output layer. Each such weight
-    costs 2 operations (a multiply and an add) in the forward pass and 4 in the backward
-    pass: 6N. Attention's scores and weighted sums add 2 x 2 x T x C per token and layer
-    forward, x3 with the backward pass: 12 L T C (PaLM's formula, T = the full context).
-    """
-    L, C, T, V = config.n_layer, config.n_embd, config.block_size, config.vocab_size
-    per_layer = 12 * C * C + (13 * C if config.bias else 2 * C)  # 4 matrices + biases + 2 layer norms
-    n = V * C + L * per_layer + (2 * C if config.bias else C)  # + the final layer norm
-    return 6.0 * n + 12.0 * L * T * C
-
-
-# Peak dense bf16 (fp16 where there is no bf16) tensor-core FLOP/s per GPU, from the vendors'
-# data sheets. The first name found in torch.cuda.get_device_name() wins.
-PEAK_FLOPS = (
-    ("H200", 989e12),  # also GH200
-    ("H100 NVL", 835e12),
-    ("H100 PCIe", 756e12),
-    ("H100", 989e12),  # SXM ("H100 80GB HBM3")
-    ("H800", 989e12),
-    ("B200", 2250e12),
-    ("A100", 312e12),
-    ("A800", 312e12),
-    ("L40S", 362e12),
-    ("L4", 121e12),
-    ("RTX 4090", 165e12),
-    ("RTX 3090", 71e12),
-    ("V100", 125e12),  # fp16
-    ("T4", 65e12),  # fp16
-)
-
-
-def peak_flops(device) -> Optional[float]:
-    """Peak FLOP/s of one device from PEAK_FLOPS; None for a CPU, MPS or an unknown GPU."""
-    device = torch.device(device)
-    if device.type != "cuda" or not torch.cuda.is_available():
-        return None
-    name = torch.cuda.get_device_name(device)
-    for key, flops in PEAK_FLOPS:
-        if key in name:
-            return flops
-    return None
-
-
-def mfu(config: GPTConfig, tokens_per_s: float, peak: Optional[float], n_devices: int = 1) -> Optional[float]:
-    """Model FLOPs utilisation: the fraction of the hardware's peak that the training used."""
-    if peak is None or not tokens_per_s:
-        return None
-    return flops_per_token(config) * tokens_per_s / (peak * n_devices)
-
-
-# ---------------------------------------------------------------------------------------
-# Several processes (torchrun)
-# ---------------------------------------------------------------------------------------
-
-def _dist():
-    import torch.distributed as dist
-
-    return dist if dist.is_available() and dist.is_initialized() else None
-
-
-def setup_distributed(device_name: str = "auto"):
-    """(rank, world_size, device). Under torchrun (WORLD_SIZE > 1) join the process group:
-    NCCL with one GPU per process on CUDA, gloo on the CPU. Alone: (0, 1, pick_device(...))."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    device = pick_device(device_name)
-    if world <= 1:
-        return 0, 1, device
-    import torch.distributed as dist
-
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    if device.type == "cuda":
-        device = torch.device("cuda", local_rank)
-        torch.cuda.set_device(device)
-        backend = "nccl"
-    elif device.type == "cpu":
-        backend = "gloo"
-    else:
-        raise ValueError(f"several processes need CUDA (NCCL) or the CPU (gloo), not {device.type}")
-    if not dist.is_initialized():
-        dist.init_process_group(backend=backend)
-    return dist.get_rank(), dist.get_world_size(), device
-
-
-def teardown_distributed():
-    dist = _dist()
-    if dist is not None:
-        dist.destroy_process_group()
-
-
-# ---------------------------------------------------------------------------------------
 # The trainer
 # ---------------------------------------------------------------------------------------
 
@@ -351,7 +255,7 @@ class Trainer:
         if model is not None:  # the model's shape wins over the config's model settings
             config = dataclasses.replace(config, **{k: getattr(model.config, k) for k in MODEL_FIELDS})
         self.config = cfg = config.check()
-        dist = _dist()
+        dist = active_dist()
         self.rank, self.world = (dist.get_rank(), dist.get_world_size()) if dist else (0, 1)
         self.is_main = self.rank == 0
         self.device = pick_device(cfg.device)
@@ -532,7 +436,7 @@ class Trainer:
             with self.autocast:
                 _, loss = model(x, y)
             total += torch.stack([loss.double() * count, count.double()])
-        dist = _dist()
+        dist = active_dist()
         if dist:
             dist.all_reduce(total)
         model.train(was_training)
@@ -543,8 +447,6 @@ class Trainer:
         """A text the model writes now (None without a tokenizer)."""
         if self.tokenizer is None:
             return None
-        from .sampling import generate
-
         cfg = self.config
         with self.autocast:
             return generate(self.raw_model, self.tokenizer, cfg.sample_prompt if prompt is None else prompt,
@@ -563,30 +465,11 @@ class Trainer:
         meta = {"step": self.step, "tokens": self.tokens, "val_loss": self.val_loss, "train_loss": self.train_loss,
                 "train_config": self.config.to_dict()}
         save_checkpoint(self.out_dir, self.raw_model, self.tokenizer, meta=meta)
-        # Everything needed to continue exactly: plain tensors, numbers, strings, lists and
-        # dicts only, so that torch.load(weights_only=True) reads it without running code.
-        state = {
-            "format": "course-train-state-v1",
-            "step": self.step,
-            "tokens": self.tokens,
-            "elapsed": self.elapsed(),
-            "train_loss": self.train_loss,
-            "val_loss": self.val_loss,
-            "best_val_loss": self.best_val_loss,
-            "config": self.config.to_dict(),
-            "model_config": self.model_config.to_dict(),
-            "world_size": self.world,
-            "model": {k: v.detach().cpu() for k, v in self.raw_model.state_dict().items()},
-            "optimizer": self.optimizer.state_dict(),
-            "scaler": self.scaler.state_dict() if self.scaler else None,
-            "rng_cpu": torch.get_rng_state(),
-            "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-            "data_position": {"micro_batches": self.step * self.config.grad_accum,
-                              "generator": self.generator.get_state()},
-        }
-        buf = io.BytesIO()
-        torch.save(state, buf)
-        atomic_write_bytes(self.out_dir / STATE_FILE, buf.getvalue())
+        save_train_state(self.out_dir / TRAIN_STATE_FILE, self.raw_model, self.optimizer, self.generator,
+                         scaler=self.scaler, step=self.step, tokens=self.tokens, elapsed=self.elapsed(),
+                         train_loss=self.train_loss, val_loss=self.val_loss, best_val_loss=self.best_val_loss,
+                         config=self.config.to_dict(), model_config=self.model_config.to_dict(),
+                         world_size=self.world, micro_batches=self.step * self.config.grad_accum)
         self.last_saved_step = self.step
         return self.out_dir
 
@@ -594,10 +477,10 @@ class Trainer:
         """Continue from out_dir/train_state.pt; False (and a fresh start) if there is none."""
         if self.out_dir is None:
             raise ValueError("resume needs out_dir: the folder that holds the run's train_state.pt")
-        path = self.out_dir / STATE_FILE
+        path = self.out_dir / TRAIN_STATE_FILE
         if not path.exists():
             if self.is_main:
-                print(f"note: nothing to resume in {self.out_dir} (no {STATE_FILE}); starting a new run",
+                print(f"note: nothing to resume in {self.out_dir} (no {TRAIN_STATE_FILE}); starting a new run",
                       file=sys.stderr)
             return False
         state = load_train_state(path, device="cpu")
@@ -656,11 +539,20 @@ class Trainer:
         return TrainingDiverged(f"training diverged at step {self.step}: {what}. {kept} Try a smaller learning "
                                 f"rate (lr={self.config.lr}), a longer warmup or gradient clipping.")
 
+    def _evaluate_and_record(self):
+        """Evaluate, keep the best validation loss, send the "eval" event; TrainingDiverged on NaN."""
+        self.val_loss = self.evaluate()
+        if self.best_val_loss is None or self.val_loss < self.best_val_loss:
+            self.best_val_loss = self.val_loss
+        self.event("eval")
+        if not math.isfinite(self.val_loss):
+            raise self._diverged(f"the validation loss became {self.val_loss}")
+
     def fit(self) -> dict:
         """Train until max_steps, the target validation loss, max_seconds or stop(); returns
         the summary (also sent as the "end" event). Raises TrainingDiverged on a NaN loss."""
         cfg = self.config
-        dist = _dist()
+        dist = active_dist()
         per_step = cfg.tokens_per_step * self.world
         self._t0 = time.perf_counter()
         self._lr = lr_at(self.step, cfg.lr, cfg.min_lr, cfg.warmup_steps, cfg.max_steps)
@@ -711,13 +603,8 @@ class Trainer:
                     bar.set_postfix(loss=f"{loss:.4f}", tok_s=f"{self._tokens_per_s or 0:,.0f}", refresh=False)
                     bar.update(s - bar.n)
                 if do_eval:
-                    self.val_loss = self.evaluate()
+                    self._evaluate_and_record()
                     evaluated_at = s
-                    if self.best_val_loss is None or self.val_loss < self.best_val_loss:
-                        self.best_val_loss = self.val_loss
-                    self.event("eval")
-                    if not math.isfinite(self.val_loss):
-                        raise self._diverged(f"the validation loss became {self.val_loss}")
                     if cfg.target_val_loss is not None and self.val_loss <= cfg.target_val_loss:
                         self.time_to_target = self.elapsed()
                         status = "target reached"
@@ -731,10 +618,7 @@ class Trainer:
                     break
                 window_t0 = time.perf_counter()  # evaluation, samples and saving do not count as training time
             if self.val_ids is not None and evaluated_at != self.step:
-                self.val_loss = self.evaluate()
-                if self.best_val_loss is None or self.val_loss < self.best_val_loss:
-                    self.best_val_loss = self.val_loss
-                self.event("eval")
+                self._evaluate_and_record()
             self.save()
         except TrainingDiverged:
             self.event("end", status="diverged")
@@ -792,32 +676,6 @@ def _pick_dtype(name: str, device: torch.device) -> torch.dtype:
 # One call from a notebook
 # ---------------------------------------------------------------------------------------
 
-def make_tokenizer(kind: str, text: str, tokenizer_file=None):
-    """'char': a CharTokenizer trained on `text`; 'bpe': the committed BPE tokenizer
-    (data/tokenizer_bpe.json), or `tokenizer_file`."""
-    from .tokenizer import CharTokenizer, load_tokenizer
-
-    if tokenizer_file is not None:
-        return load_tokenizer(tokenizer_file)
-    if kind == "char":
-        return CharTokenizer.train(text)
-    if kind == "bpe":
-        from .paths import DATA_DIR
-
-        return load_tokenizer(Path(DATA_DIR) / "tokenizer_bpe.json")
-    raise ValueError(f"tokenizer must be one of {TOKENIZERS}, not {kind!r}")
-
-
-def encode_text(tokenizer, text: str) -> torch.Tensor:
-    """Token ids of a whole text (BPE encodings are cached by course_lib.data.encode_corpus)."""
-    if getattr(tokenizer, "kind", None) == "char":  # fast enough to do every time
-        return torch.tensor(tokenizer.encode(text, allow_special=False), dtype=torch.long)
-    from .data import encode_corpus
-
-    with contextlib.redirect_stdout(sys.stderr):
-        return encode_corpus(tokenizer, text)
-
-
 def train(text: Optional[str] = None, tokenizer=None, preset: Optional[str] = None, callbacks=(), progress=True,
           resume=False, val_fraction=0.1, **settings) -> Trainer:
     """Tokenize `text` (default: the Shakespeare corpus), split it (the last val_fraction
@@ -826,8 +684,6 @@ def train(text: Optional[str] = None, tokenizer=None, preset: Optional[str] = No
     tokenizer: a tokenizer object, or 'char'/'bpe' (default: the preset's). settings: any
     TrainConfig field, e.g. max_steps=300, out_dir="runs/mine".
     """
-    from .data import load_corpus, split
-
     config = TrainConfig.from_preset(preset, **settings)
     if text is None:
         text = load_corpus()
@@ -846,14 +702,6 @@ def train(text: Optional[str] = None, tokenizer=None, preset: Optional[str] = No
 # Command line
 # ---------------------------------------------------------------------------------------
 
-def _optional(kind):
-    def parse(text):
-        return None if text.lower() == "none" else kind(text)
-
-    parse.__name__ = kind.__name__
-    return parse
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m course_lib.train",
@@ -868,18 +716,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--resume", action="store_true", help="continue the run saved in --out exactly")
     parser.add_argument("--val-fraction", type=float, default=0.1, help="the last part of the text that validates")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    for f in dataclasses.fields(TrainConfig):
-        if f.name == "out_dir":
-            continue
-        flag = "--" + f.name.replace("_", "-")
-        help = f.metadata.get("help", "")
-        if f.type in ("bool", bool):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help)
-            continue
-        kind = {"int": int, "float": float, "str": str, "Optional[int]": _optional(int),
-                "Optional[float]": _optional(float), "Optional[str]": str}[str(f.type)]
-        choices = {"tokenizer": TOKENIZERS, "dtype": DTYPES}.get(f.name)
-        parser.add_argument(flag, type=kind, default=None, choices=choices, help=help)
+    # One flag per TrainConfig setting, default None: only the flags given override the preset.
+    add_flags(parser, TrainConfig, skip=("out_dir",), use_defaults=False,
+              choices={"tokenizer": TOKENIZERS, "dtype": DTYPES})
     return parser
 
 
@@ -898,8 +737,6 @@ def main(argv=None) -> int:
         if world > 1 and device.type == "cpu" and config.num_threads is None:
             local = int(os.environ.get("LOCAL_WORLD_SIZE", world))
             config = dataclasses.replace(config, num_threads=max(1, (os.cpu_count() or 1) // local))
-        from .data import load_corpus, load_text, split
-
         with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the JSON lines
             text = load_text(args.data) if args.data else load_corpus()
         tokenizer = make_tokenizer(config.tokenizer, text, args.tokenizer_file)

@@ -5,7 +5,14 @@ import pickle
 import pytest
 import torch
 
-from course_lib.checkpoint import load_checkpoint, load_pretrained, load_train_state, save_checkpoint
+from course_lib.checkpoint import (
+    TRAIN_STATE_FORMAT,
+    load_checkpoint,
+    load_pretrained,
+    load_train_state,
+    save_checkpoint,
+    save_train_state,
+)
 from course_lib.model import GPT, GPTConfig
 
 
@@ -71,8 +78,29 @@ def test_a_pickle_that_runs_code_is_refused(tmp_path):
         load_train_state(path)
     assert not evil.target.exists()
     # an honest state loads
-    torch.save({"step": 3, "rng": torch.get_rng_state()}, tmp_path / "ok.pt")
+    torch.save({"format": TRAIN_STATE_FORMAT, "step": 3, "rng": torch.get_rng_state()}, tmp_path / "ok.pt")
     assert load_train_state(tmp_path / "ok.pt")["step"] == 3
+
+
+def test_train_state_round_trip_and_foreign_files(tmp_path, tiny_model):
+    optimizer = torch.optim.AdamW(tiny_model.parameters(), lr=1e-3)
+    tiny_model(torch.zeros(1, 4, dtype=torch.long))[0].sum().backward()
+    optimizer.step()
+    generator = torch.Generator().manual_seed(5)
+    path = save_train_state(tmp_path / "train_state.pt", tiny_model, optimizer, generator, step=7, tokens=700,
+                            elapsed=1.5, train_loss=2.0, val_loss=2.5, best_val_loss=2.4, config={"lr": 1e-3},
+                            model_config=tiny_model.config.to_dict(), world_size=1, micro_batches=14)
+    state = load_train_state(path)
+    assert state["format"] == TRAIN_STATE_FORMAT and state["step"] == 7 and state["best_val_loss"] == 2.4
+    assert state["data_position"]["micro_batches"] == 14 and state["scaler"] is None
+    assert torch.equal(state["data_position"]["generator"], generator.get_state())
+    assert all(torch.equal(v, tiny_model.state_dict()[k]) for k, v in state["model"].items())
+    assert state["optimizer"]["state"][0]["step"] == optimizer.state_dict()["state"][0]["step"]
+    torch.save({"step": 3}, tmp_path / "other.pt")  # loads safely, but is not a training state
+    with pytest.raises(ValueError, match="this course reads 'course-train-state-v1'"):
+        load_train_state(tmp_path / "other.pt")
+    with pytest.raises(FileNotFoundError, match="no training state"):
+        load_train_state(tmp_path / "missing.pt")
 
 
 def test_weights_file_cannot_carry_code(tmp_path, tiny_model):

@@ -271,6 +271,18 @@ def test_encode_corpus_caches_ids(cache_dir, monkeypatch):
     assert len(list(cache_dir.glob("ids-*.pt"))) == 2
 
 
+def test_encode_text_keeps_special_strings_plain_and_bpe_messages_off_stdout(cache_dir, capsys):
+    text = "To be, or not to be <|end|>, that is the question.\n" * 20
+    char = CharTokenizer.train(text)
+    assert data.encode_text(char, text).tolist() == char.encode(text, allow_special=False)
+    assert len(list(cache_dir.glob("ids-*.pt"))) == 0  # character ids are not cached
+    bpe = BPETokenizer.train(text, 280)
+    ids = data.encode_text(bpe, text)
+    assert ids.dtype == torch.long and ids.tolist() == bpe.encode(text, allow_special=False)
+    out = capsys.readouterr()
+    assert out.out == "" and "Encoding" in out.err  # stdout stays free for the CLI's JSON lines
+
+
 # --- the real corpus (network on first run) -------------------------------------------------
 
 @pytest.mark.corpus

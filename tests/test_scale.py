@@ -61,6 +61,24 @@ def test_param_formula_is_exact_for_our_gpt(n_layer, n_embd, n_head, vocab_size,
     assert scale.gpt_param_count(n_layer, n_embd, vocab_size, block_size, bias=bias) == GPT(config).num_params()
 
 
+@pytest.mark.parametrize("bias", [True, False])
+def test_flops_per_token_is_6n_plus_attention(bias):
+    config = GPTConfig(vocab_size=70, block_size=64, n_layer=3, n_head=4, n_embd=48, bias=bias)
+    model = GPT(config)
+    n = model.num_params() - model.pos_emb.weight.numel()  # the position table is a lookup: no operations
+    assert scale.flops_per_token(config) == 6 * n + 12 * 3 * 64 * 48
+    gpt2 = GPTConfig(vocab_size=50257, block_size=1024, n_layer=12, n_head=12, n_embd=768)
+    assert scale.flops_per_token(gpt2) == pytest.approx(6 * (124_439_808 - 1024 * 768) + 12 * 12 * 1024 * 768)
+
+
+def test_mfu_needs_a_known_peak():
+    config = GPTConfig(vocab_size=70, block_size=64, n_layer=2, n_head=2, n_embd=32)
+    assert scale.peak_flops("cpu") is None and scale.mfu(config, 1000.0, None) is None
+    assert scale.mfu(config, 1e6, 1e12) == pytest.approx(scale.flops_per_token(config) * 1e6 / 1e12)
+    assert scale.mfu(config, 1e6, 1e12, n_devices=4) == pytest.approx(scale.mfu(config, 1e6, 1e12) / 4)
+    assert dict(scale.PEAK_FLOPS)["H100"] == 989e12
+
+
 def test_param_formula_for_known_models():
     gpt2 = scale.KNOWN_MODELS["GPT-2 small"]
     assert scale.gpt_param_count(12, 768, 50257, 1024) == gpt2["params"] == 124_439_808

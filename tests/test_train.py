@@ -21,10 +21,7 @@ from course_lib.train import (
     TrainConfig,
     Trainer,
     TrainingDiverged,
-    flops_per_token,
     main,
-    mfu,
-    peak_flops,
     train,
 )
 
@@ -89,6 +86,17 @@ def make_trainer(data, callbacks=(), **settings):
 
 def weights(directory):
     return load_file(str(Path(directory) / "model.safetensors"))
+
+
+def test_the_run_tokenizer_char_bpe_or_a_file(tmp_path):
+    from course_lib.tokenizer import load_tokenizer, make_tokenizer
+
+    assert make_tokenizer("char", TEXT).vocab_size == CharTokenizer.train(TEXT).vocab_size
+    assert make_tokenizer("bpe", TEXT).kind == "bpe"  # the committed one
+    CharTokenizer.train("abc").save(tmp_path / "tok.json")
+    assert make_tokenizer("bpe", TEXT, tmp_path / "tok.json").vocab_size == load_tokenizer(tmp_path / "tok.json").vocab_size
+    with pytest.raises(ValueError, match=r"tokenizer must be one of \('char', 'bpe'\), not 'words'"):
+        make_tokenizer("words", TEXT)
 
 
 # --- the command line -------------------------------------------------------------------
@@ -201,6 +209,22 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(data, tmp_pat
     state = torch.load(tmp_path / "train_state.pt", weights_only=True)
     assert state["step"] == 5
     assert all(torch.isfinite(w).all() for w in weights(tmp_path).values())
+
+
+@pytest.mark.parametrize("stop_at", [None, 4])  # the evaluation at the last step, or the one after a stop
+def test_nan_validation_loss_stops_the_run_whichever_evaluation_finds_it(data, stop_at, monkeypatch):
+    trainer = None
+
+    def stop(event):
+        if event["kind"] == "step" and event["step"] == stop_at:
+            trainer.stop()
+
+    trainer = make_trainer(data, callbacks=[stop], eval_interval=0, max_steps=8)
+    monkeypatch.setattr(trainer, "evaluate", lambda: float("nan"))
+    with pytest.raises(TrainingDiverged, match="the validation loss became nan"):
+        trainer.fit()
+    assert trainer.history[-1]["status"] == "diverged"
+    assert trainer.step == (stop_at or 8)
 
 
 def test_cli_exits_non_zero_when_the_loss_explodes(text_file, tmp_path):
@@ -352,19 +376,3 @@ def test_presets_are_valid_configs():
     assert (big.n_layer, big.n_head, big.n_embd, big.block_size, big.batch_size) == (12, 12, 768, 1024, 4)
     with pytest.raises(ValueError, match="unknown TrainConfig settings"):
         TrainConfig.from_preset("tiny-char-fast", learning_rate=1.0)
-
-
-@pytest.mark.parametrize("bias", [True, False])
-def test_flops_per_token_is_6n_plus_attention(bias):
-    config = GPTConfig(vocab_size=70, block_size=64, n_layer=3, n_head=4, n_embd=48, bias=bias)
-    model = GPT(config)
-    n = model.num_params() - model.pos_emb.weight.numel()
-    assert flops_per_token(config) == 6 * n + 12 * 3 * 64 * 48
-    gpt2 = GPTConfig(vocab_size=50257, block_size=1024, n_layer=12, n_head=12, n_embd=768)
-    assert flops_per_token(gpt2) == pytest.approx(6 * (124_439_808 - 1024 * 768) + 12 * 12 * 1024 * 768)
-
-
-def test_mfu_needs_a_known_peak():
-    config = GPTConfig(vocab_size=70, block_size=64, n_layer=2, n_head=2, n_embd=32)
-    assert peak_flops("cpu") is None and mfu(config, 1000.0, None) is None
-    assert mfu(config, 1e6, 1e12) == pytest.approx(flops_per_token(config) * 1e6 / 1e12)
