@@ -101,6 +101,8 @@ class TrainingDashboard(Explorer):
         except Exception as e:  # a dashboard must never stop a training run
             self.show_message(f"The dashboard could not read an event ({type(e).__name__}: {e}); training goes on.")
             return
+        if self.message:  # a good event after a bad one: the note is no longer true
+            self.clear_message()
         kind = event.get("kind")
         if kind == "sample":
             self._draw_sample()

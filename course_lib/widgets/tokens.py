@@ -14,6 +14,8 @@ import ipywidgets as W
 from .base import Explorer
 from .style import CHIP_BORDERS, CHIP_COLOURS, FONT_FAMILY, MONO_FAMILY, TEXT, visible_token
 
+MAX_CHIPS = 2000  # about 450 bytes of HTML a chip: more would make the page slow to send and draw
+
 
 def chips_html(pieces, show_ids=True) -> str:
     """HTML for a list of (id, text) tokens as chips (usable without the widget)."""
@@ -37,14 +39,16 @@ def chips_html(pieces, show_ids=True) -> str:
 class TokenViewer(Explorer):
     """Text in; the tokens out as chips with their ids, and how many there are.
 
-    Python API: property `text`; read back `tokens` [(id, text), ...], `html` (the chips),
-    `summary`, `message`.
+    Python API: property `text`; read back `tokens` [(id, text), ...] (all of them), `html`
+    (the chips: the first `max_chips`, with a note when there are more), `summary`, `message`.
     """
 
-    def __init__(self, tokenizer, text="To be, or not to be, that is the question.", show_ids=True):
+    def __init__(self, tokenizer, text="To be, or not to be, that is the question.", show_ids=True,
+                 max_chips=MAX_CHIPS):
         super().__init__()
         self.tokenizer = tokenizer
         self.show_ids = show_ids
+        self.max_chips = max_chips
         self.tokens = []
         self.text_box = W.Textarea(value=text, rows=3, placeholder="Type any text to see its tokens",
                                    layout=W.Layout(width="100%"))
@@ -94,7 +98,13 @@ class TokenViewer(Explorer):
         self.summary_area.value = (f'<div style="font-family:{FONT_FAMILY};font-size:13px;color:{TEXT};line-height:1.4">'
                                    f"{html.escape(self._summary)}. Hover a chip for its exact text; the small "
                                    f"number is its id.</div>")
-        self.chips_area.value = f'<div style="line-height:1.2">{chips_html(pieces, self.show_ids)}</div>'
+        shown = pieces[: self.max_chips]
+        more = ""
+        if len(pieces) > len(shown):
+            more = (f'<div style="font-family:{FONT_FAMILY};font-size:13px;color:{TEXT};margin-top:6px">'
+                    f"… and {len(pieces) - len(shown):,} more tokens, not drawn (the first {len(shown):,} "
+                    "are shown; the counts above cover the whole text).</div>")
+        self.chips_area.value = f'<div style="line-height:1.2">{chips_html(shown, self.show_ids)}</div>{more}'
         return True
 
     def static(self):
