@@ -19,6 +19,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .fused_loss import linear_cross_entropy
+
 
 @dataclass
 class GPTConfig:
@@ -198,6 +200,10 @@ class KVCache:
 
 
 class GPT(nn.Module):
+    # True: with targets, forward computes the output layer and the loss in chunks and returns
+    # (None, loss); the logits are never held at once (see course_lib.fused_loss).
+    fused_loss = False
+
     def __init__(self, config: GPTConfig):
         super().__init__()
         self.config = config
@@ -275,6 +281,8 @@ class GPT(nn.Module):
         Targets equal to -100 are left out of the loss (used to learn only the
         assistant's words in chat fine-tuning).
         """
+        if targets is not None and self.fused_loss:  # training on a GPU: the same loss, no logits kept
+            return None, linear_cross_entropy(self.hidden(idx, kv_caches), self.lm_head.weight, targets)
         logits = self.lm_head(self.hidden(idx, kv_caches))
         loss = None
         if targets is not None:
