@@ -34,13 +34,17 @@ import json
 import random
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import torch
 
 from . import paths
-from .model import GPT, CausalSelfAttention
-from .sampling import check_sampling_args, probs_from_logits
+from .finetune import RunLog, optimizer_step, scheduled_lr
+from .model import GPT
+from .sampling import sample_batch
+from .settings import Settings, _f, add_flags, from_flags, number, optional, whole
 
 SYSTEM_PROMPT = "What follows is a conversation between a user and a helpful AI assistant."
 ROLE_TOKENS = {"system": "<|system|>", "user": "<|user|>", "assistant": "<|assistant|>"}
@@ -101,7 +105,8 @@ def render_text(history_or_message, add_generation_prompt: bool = False, system:
     return text + (ROLE_TOKENS["assistant"] if add_generation_prompt else "")
 
 
-def _special_id(tokenizer, token: str) -> int:
+def special_id(tokenizer, token: str) -> int:
+    """The id of a special token of the chat template; ValueError when the tokenizer lacks it."""
     ids = getattr(tokenizer, "special_ids", {})
     if token not in ids:
         raise ValueError(
@@ -120,15 +125,15 @@ def render(history_or_message, tokenizer, add_generation_prompt: bool = False,
     token stays plain text.
     """
     turns = as_conversation(history_or_message, system)
-    end_id = _special_id(tokenizer, END)
+    end_id = special_id(tokenizer, END)
     ids, mask = [], []
     for turn in turns:
         body = tokenizer.encode(turn["content"], allow_special=False)
         learn = 1 if turn["role"] == "assistant" else 0
-        ids += [_special_id(tokenizer, ROLE_TOKENS[turn["role"]])] + body + [end_id]
+        ids += [special_id(tokenizer, ROLE_TOKENS[turn["role"]])] + body + [end_id]
         mask += [0] + [learn] * len(body) + [learn]
     if add_generation_prompt:
-        ids.append(_special_id(tokenizer, ROLE_TOKENS["assistant"]))
+        ids.append(special_id(tokenizer, ROLE_TOKENS["assistant"]))
         mask.append(0)
     return ids, mask
 
@@ -196,6 +201,11 @@ def stop_ids(tokenizer) -> set:
     return {ids[s] for s in (END, "<|endoftext|>") if s in ids}
 
 
+def pad_id(tokenizer) -> int:
+    """The id that pads a batch: <|endoftext|> (0 for a tokenizer without it)."""
+    return getattr(tokenizer, "special_ids", {}).get("<|endoftext|>", 0)
+
+
 def _fit_context(turns: list, tokenizer, block_size: int, room: int) -> list:
     """Drop the oldest user/assistant turns (never the system line) until the script plus
     `room` answer tokens fit the context."""
@@ -218,62 +228,6 @@ def prompt_ids(history_or_message, tokenizer, block_size: int, max_new_tokens: i
     turns = _fit_context(turns, tokenizer, block_size, room)
     ids, _ = render(turns, tokenizer, add_generation_prompt=True, system=None)
     return ids[-(block_size - room):] if len(ids) + room > block_size else ids
-
-
-@torch.no_grad()
-def sample_batch(model: GPT, prompts: list, max_new_tokens: int = 24, temperature: float = 1.0,
-                 top_k=None, top_p=None, seed=None, stop=(), batch_size: int = 64) -> list:
-    """Continue many prompts (lists of ids); returns the new ids of each, in order.
-
-    Prompts of the same length go through the model together (a batch needs no padding
-    then), with a KV cache. Each continuation ends at its first stop id (kept) or after
-    max_new_tokens. Sampling draws on the CPU from one generator, so a seed gives the
-    same answers on every device.
-    """
-    check_sampling_args(temperature, top_k, top_p)
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    generator = torch.Generator()
-    generator.manual_seed(int(seed) if seed is not None else random.randrange(2**63))
-    stop = torch.tensor(sorted(set(stop)), dtype=torch.long)
-    by_length = {}
-    for i, p in enumerate(prompts):
-        if not p:
-            raise ValueError(f"prompt {i} is empty")
-        if len(p) + max_new_tokens > model.config.block_size:
-            raise ValueError(f"prompt {i} has {len(p)} tokens; with {max_new_tokens} new ones it "
-                             f"exceeds the context of {model.config.block_size}")
-        by_length.setdefault(len(p), []).append(i)
-    out = [None] * len(prompts)
-    for length in sorted(by_length):
-        group = by_length[length]
-        for start in range(0, len(group), batch_size):
-            chunk = group[start : start + batch_size]
-            idx = torch.tensor([prompts[i] for i in chunk], dtype=torch.long, device=device)
-            caches = model.new_kv_caches()
-            new = torch.empty((len(chunk), 0), dtype=torch.long)
-            done = torch.zeros(len(chunk), dtype=torch.bool)
-            feed = idx
-            for _ in range(max_new_tokens):
-                logits, _ = model(feed, kv_caches=caches)
-                probs = probs_from_logits(logits[:, -1].float().cpu(), temperature, top_k, top_p)
-                nxt = torch.multinomial(probs, 1, generator=generator).squeeze(1)  # (B,)
-                new = torch.cat([new, nxt[:, None]], dim=1)
-                done |= torch.isin(nxt, stop)
-                if bool(done.all()):
-                    break
-                feed = nxt[:, None].to(device)
-            stop_list = set(stop.tolist())
-            for row, i in enumerate(chunk):
-                ids = new[row].tolist()
-                for j, t in enumerate(ids):
-                    if t in stop_list:
-                        ids = ids[: j + 1]
-                        break
-                out[i] = ids
-    model.train(was_training)
-    return out
 
 
 def decode_answer(tokenizer, ids: list) -> str:
@@ -326,71 +280,66 @@ def length_grouped_batches(lengths: list, batch_size: int, rng: random.Random, p
                 yield b
 
 
-def set_dropout(model: GPT, p: float) -> GPT:
-    """Change the dropout rate of a model in place (its config records the new rate)."""
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), not {p}")
-    model.config.dropout = p
-    for module in model.modules():
-        if isinstance(module, torch.nn.Dropout):
-            module.p = p
-        elif isinstance(module, CausalSelfAttention):
-            module.dropout = p
-    return model
+@dataclass
+class SFTConfig(Settings):
+    """The settings of supervised fine-tuning (the defaults are chat-sft's recipe)."""
+
+    steps: int = _f(200, "optimiser steps", whole(1))
+    batch_size: int = _f(16, "conversations per step", whole(1))
+    lr: float = _f(1e-3, "peak learning rate, reached after the warmup", number(above=0))
+    min_lr: Optional[float] = _f(None, "learning rate at the end of the cosine decay (None = lr / 10)",
+                                 optional(number(at_least=0)))
+    warmup_steps: int = _f(10, "steps of linear warmup", whole(0))
+    weight_decay: float = _f(0.1, "AdamW weight decay, on matrices only", number(at_least=0))
+    dropout: Optional[float] = _f(0.0, "dropout while fine-tuning (None = keep the model's own)",
+                                  optional(number(at_least=0, below=1)))
+    seed: int = _f(0, "random seed for the order of the conversations", whole(0))
 
 
-def sft(model: GPT, tokenizer, dialogues: list, steps: int = 200, batch_size: int = 16, lr: float = 1e-3,
-        min_lr: float | None = None, warmup_steps: int = 10, weight_decay: float = 0.1, dropout: float | None = 0.0,
-        seed: int = 0, progress: bool = True, callback=None) -> list:
+def sft(model: GPT, tokenizer, dialogues: list, config: SFTConfig | None = None, progress: bool = True,
+        callback=None, **settings) -> list:
     """Fine-tune `model` in place on conversations; returns the log, one dict per step.
 
     Each step takes `batch_size` conversations of similar length (shuffled passes through
     the data, see `length_grouped_batches`), renders them with the template, and
     minimises the cross-entropy on the assistant's tokens only. Optimiser and schedule are the pre-training ones
-    (course_lib.optim: AdamW, warmup then cosine). dropout: the rate while fine-tuning
+    (course_lib.optim: AdamW, warmup then cosine). Settings: an SFTConfig and/or its
+    fields as keywords (steps=200, batch_size=16, lr=1e-3, min_lr=None, warmup_steps=10,
+    weight_decay=0.1, dropout=0.0, seed=0). dropout: the rate while fine-tuning
     (default 0: with a few hundred steps there is no time to overfit, and dropout slows
-    learning); None keeps the model's own. callback(entry) is called after each step;
-    returning False stops early.
+    learning); None keeps the model's own. Log entries: step, loss, lr, answer_tokens,
+    tokens, seconds, cpu_seconds. callback(event) gets the Trainer's event dicts
+    (course_lib.finetune) after each step; returning False stops early.
     """
-    from tqdm.auto import tqdm
+    from .optim import make_optimizer
 
-    from .optim import lr_at, make_optimizer, set_lr
-
+    cfg = SFTConfig.build(config, settings, "SFT")
     if not dialogues:
         raise ValueError("no dialogues to fine-tune on")
-    min_lr = lr / 10 if min_lr is None else min_lr
-    if dropout is not None:
-        set_dropout(model, dropout)
+    min_lr = cfg.lr / 10 if cfg.min_lr is None else cfg.min_lr
+    if cfg.dropout is not None:
+        model.set_dropout(cfg.dropout)
     block = model.config.block_size
     examples = [training_example(d["messages"] if isinstance(d, dict) and "messages" in d else d,
                                  tokenizer, block) for d in dialogues]
     device = next(model.parameters()).device
-    pad_id = getattr(tokenizer, "special_ids", {}).get("<|endoftext|>", 0)
-    optimizer = make_optimizer(model, lr=lr, weight_decay=weight_decay, device_type=device.type)
-    batches = length_grouped_batches([x.numel() for x, _ in examples], batch_size, random.Random(seed))
-    log = []
+    pad = pad_id(tokenizer)
+    optimizer = make_optimizer(model, lr=cfg.lr, weight_decay=cfg.weight_decay, device_type=device.type)
+    batches = length_grouped_batches([x.numel() for x, _ in examples], cfg.batch_size, random.Random(cfg.seed))
     model.train()
-    t0, c0 = time.perf_counter(), time.process_time()
-    bar = tqdm(range(steps), desc="SFT", disable=not progress)
-    for step in bar:
-        X, Y = collate([examples[i] for i in next(batches)], pad_id)
-        X, Y = X.to(device), Y.to(device)
-        set_lr(optimizer, lr_at(step, lr, min_lr, warmup_steps, steps))
-        _, loss = model(X, Y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        entry = {"step": step + 1, "loss": loss.item(), "lr": optimizer.param_groups[0]["lr"],
-                 "answer_tokens": int((Y != IGNORE).sum()), "tokens": int(X.numel()),
-                 "seconds": round(time.perf_counter() - t0, 2),
-                 "cpu_seconds": round(time.process_time() - c0, 2)}
-        log.append(entry)
-        bar.set_postfix(loss=f"{entry['loss']:.3f}")
-        if callback is not None and callback(entry) is False:
-            break
+    with RunLog("SFT", cfg.steps, progress, callback) as run:
+        for step in range(cfg.steps):
+            X, Y = collate([examples[i] for i in next(batches)], pad)
+            X, Y = X.to(device), Y.to(device)
+            lr = scheduled_lr(optimizer, step, cfg.steps, cfg.lr, min_lr, cfg.warmup_steps)
+            _, loss = model(X, Y)
+            optimizer_step(optimizer, loss, model)
+            entry = {"loss": loss.item(), "lr": lr, "answer_tokens": int((Y != IGNORE).sum()),
+                     "tokens": int(X.numel())}
+            if not run.record(entry, train_loss=entry["loss"], tokens=X.numel(), lr=lr):
+                break
     model.eval()
-    return log
+    return run.log
 
 
 @torch.no_grad()
@@ -416,6 +365,9 @@ def file_sha256(path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+SFT_FLAGS = ("steps", "batch_size", "lr", "dropout", "seed")  # the settings `python -m course_lib.chat sft` takes
+
+
 def main(argv=None) -> int:
     from .checkpoint import load_checkpoint, save_checkpoint
     from .device import pick_device
@@ -425,11 +377,7 @@ def main(argv=None) -> int:
     p = sub.add_parser("sft", help="supervised fine-tuning of a pre-trained model on the dialogue set")
     p.add_argument("--base", required=True, help="checkpoint folder of the pre-trained model")
     p.add_argument("--out", required=True, help="where to write the fine-tuned checkpoint")
-    p.add_argument("--steps", type=int, default=200)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--dropout", type=float, default=0.0)
-    p.add_argument("--seed", type=int, default=0)
+    add_flags(p, SFTConfig, only=SFT_FLAGS)
     p.add_argument("--device", default="auto")
     p.add_argument("--fp32", action="store_true", help="save float32 weights (default float16)")
     s = sub.add_parser("say", help="print the model's answer to a message")
@@ -450,8 +398,7 @@ def main(argv=None) -> int:
             raise ValueError(f"{args.base} has no tokenizer.json; SFT needs the model's tokenizer")
         dialogues = load_dialogues("train")
         t0 = time.perf_counter()
-        log = sft(model, tokenizer, dialogues, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-                  dropout=args.dropout, seed=args.seed)
+        log = sft(model, tokenizer, dialogues, SFTConfig(**from_flags(args, SFT_FLAGS)))
         seconds = time.perf_counter() - t0
         heldout = [[{"role": "user", "content": r["prompt"]}, {"role": "assistant", "content": r["reference"]}]
                    for r in load_dialogues("heldout")]

@@ -17,7 +17,7 @@ Like text scraped from the web, the SFT answers are not all good: on purpose, on
 a fifth are clean. The rest ramble, are rude, wander off topic or are wrong (see
 FLAW_WEIGHTS). A model fine-tuned on them imitates all of it; that gives preference
 learning (lesson 11) something visible to fix. The answer key and the rules of what
-counts as "good" live in course_lib.rlhf (the simulated rater), so the data and the
+counts as "good" live in course_lib.rlhf.rater (the simulated rater), so the data and the
 judge agree.
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from course_lib import rlhf  # noqa: E402
+from course_lib.rlhf import rater  # noqa: E402  (plain Python: no torch)
 from course_lib.fileio import atomic_write_text  # noqa: E402
 
 OUT_DIR = REPO / "data" / "dialogues"
@@ -184,9 +184,9 @@ def clean_answer(rng: random.Random, task: str, info: dict, user: str) -> str:
         a, b = info["a"], info["b"]
         return f"{a} plus {b} is {a + b}." if rng.random() < 0.85 else f"{a} + {b} = {a + b}."
     if task == "author":
-        return f"{info['play']} was written by {rlhf.AUTHOR}."
+        return f"{info['play']} was written by {rater.AUTHOR}."
     if task == "character":
-        return f"{info['name']} is a character in {rlhf.CHARACTERS[info['name']]}."
+        return f"{info['name']} is a character in {rater.CHARACTERS[info['name']]}."
     if task == "opposite":
         return f"The opposite of {info['word']} is {info['answer']}."
     if task == "plural":
@@ -212,13 +212,13 @@ def wrong_answer(rng: random.Random, task: str, info: dict):
         wrong = rng.choice([s for s in range(a + b - 3, a + b + 4) if s >= 0 and s != a + b])
         return f"{a} plus {b} is {wrong}."
     if task == "author":
-        return f"{info['play']} was written by {rng.choice(rlhf.OTHER_AUTHORS)}."
+        return f"{info['play']} was written by {rng.choice(rater.OTHER_AUTHORS)}."
     if task == "character":
-        play = rlhf.CHARACTERS[info["name"]]
-        others = sorted({p for p in rlhf.CHARACTERS.values() if p != play})
+        play = rater.CHARACTERS[info["name"]]
+        others = sorted({p for p in rater.CHARACTERS.values() if p != play})
         return f"{info['name']} is a character in {rng.choice(others)}."
     if task == "opposite":
-        others = sorted(set(rlhf.OPPOSITES.values()) - {info["answer"], info["word"]})
+        others = sorted(set(rater.OPPOSITES.values()) - {info["answer"], info["word"]})
         return f"The opposite of {info['word']} is {rng.choice(others)}."
     if task == "plural":
         word, right = info["word"], info["answer"]
@@ -269,15 +269,15 @@ def split_items(rng: random.Random) -> dict:
     rng.shuffle(pairs)
     held_sums = sorted(pairs[:N_HELDOUT_SUMS])
     train_sums = sorted(pairs[N_HELDOUT_SUMS:])
-    opposites_train = {k: v for k, v in rlhf.OPPOSITES.items() if k not in HELDOUT_OPPOSITES}
+    opposites_train = {k: v for k, v in rater.OPPOSITES.items() if k not in HELDOUT_OPPOSITES}
     return {
         "sums": train_sums, "heldout_sums": held_sums,
-        "plays": [p for p in rlhf.PLAY_TITLES if p not in HELDOUT_PLAYS],
-        "characters": [c for c in rlhf.CHARACTERS if c not in HELDOUT_CHARACTERS],
-        "plurals": [w for w in rlhf.PLURALS if w not in HELDOUT_PLURALS],
+        "plays": [p for p in rater.PLAY_TITLES if p not in HELDOUT_PLAYS],
+        "characters": [c for c in rater.CHARACTERS if c not in HELDOUT_CHARACTERS],
+        "plurals": [w for w in rater.PLURALS if w not in HELDOUT_PLURALS],
         # both directions: "opposite of hot" and "opposite of cold"
         "opposites": sorted(set(opposites_train) | {v for v in opposites_train.values()
-                                                       if v not in rlhf.OPPOSITES and v != "light"}),
+                                                       if v not in rater.OPPOSITES and v != "light"}),
     }
 
 
@@ -288,16 +288,16 @@ def make_question(rng: random.Random, task: str, items: dict) -> tuple:
         return rng.choice(ARITHMETIC_Q).format(a=a, b=b), {"a": a, "b": b, "answer": str(a + b)}
     if task == "author":
         play = rng.choice(items["plays"])
-        return rng.choice(AUTHOR_Q).format(play=play), {"play": play, "answer": rlhf.AUTHOR}
+        return rng.choice(AUTHOR_Q).format(play=play), {"play": play, "answer": rater.AUTHOR}
     if task == "character":
         name = rng.choice(items["characters"])
-        return rng.choice(CHARACTER_Q).format(name=name), {"name": name, "answer": rlhf.CHARACTERS[name]}
+        return rng.choice(CHARACTER_Q).format(name=name), {"name": name, "answer": rater.CHARACTERS[name]}
     if task == "opposite":
         w = rng.choice(items["opposites"])
-        return rng.choice(OPPOSITE_Q).format(w=w), {"word": w, "answer": rlhf._opposite(w)}
+        return rng.choice(OPPOSITE_Q).format(w=w), {"word": w, "answer": rater.opposite(w)}
     if task == "plural":
         w = rng.choice(items["plurals"])
-        return rng.choice(PLURAL_Q).format(w=w), {"word": w, "answer": rlhf.PLURALS[w]}
+        return rng.choice(PLURAL_Q).format(w=w), {"word": w, "answer": rater.PLURALS[w]}
     if task == "style":
         if rng.random() < 0.6:
             topic = rng.choice(sorted(STYLE_LINES))
@@ -314,18 +314,18 @@ def draw(rng: random.Random, weights: dict) -> str:
 
 def check_question(user: str, task: str, info: dict) -> None:
     """The rater must read each question as the generator meant it."""
-    seen_task, seen_info = rlhf.classify_prompt(user)
+    seen_task, seen_info = rater.classify_prompt(user)
     if seen_task != task or seen_info.get("answer") != info.get("answer"):
         raise AssertionError(f"the rater reads {user!r} as {seen_task} {seen_info}, meant {task} {info}")
 
 
 def check_answers(user: str, clean: str, flaw: str, spoiled: str) -> None:
     """Clean answers get the rater's full marks; spoiled ones score lower."""
-    score, reason = rlhf.rate(user, clean)
+    score, reason = rater.rate(user, clean)
     if any(bad in reason for bad in ("wrong", "off topic", "rude", "rambles", "does not", "repeats")):
         raise AssertionError(f"clean answer {clean!r} to {user!r} is judged: {reason}")
     if flaw != "clean":
-        worse, why = rlhf.rate(user, spoiled)
+        worse, why = rater.rate(user, spoiled)
         if not worse < score:
             raise AssertionError(f"{flaw} answer {spoiled!r} to {user!r} is not worse: {why}")
 
@@ -375,14 +375,14 @@ def make_heldout(rng: random.Random, items: dict) -> list:
         add("arithmetic", q.format(a=a, b=b), {"a": a, "b": b, "answer": str(a + b)}, True)
     for play in HELDOUT_PLAYS:
         for q in rng.sample(AUTHOR_Q, 2):
-            add("author", q.format(play=play), {"play": play, "answer": rlhf.AUTHOR}, True)
+            add("author", q.format(play=play), {"play": play, "answer": rater.AUTHOR}, True)
     for name in HELDOUT_CHARACTERS:
         for q in rng.sample(CHARACTER_Q, 2):
-            add("character", q.format(name=name), {"name": name, "answer": rlhf.CHARACTERS[name]}, True)
+            add("character", q.format(name=name), {"name": name, "answer": rater.CHARACTERS[name]}, True)
     for w in HELDOUT_PLURALS:
-        add("plural", rng.choice(PLURAL_Q).format(w=w), {"word": w, "answer": rlhf.PLURALS[w]}, True)
+        add("plural", rng.choice(PLURAL_Q).format(w=w), {"word": w, "answer": rater.PLURALS[w]}, True)
     for w in HELDOUT_OPPOSITES:
-        add("opposite", rng.choice(OPPOSITE_Q).format(w=w), {"word": w, "answer": rlhf.OPPOSITES[w]}, False)
+        add("opposite", rng.choice(OPPOSITE_Q).format(w=w), {"word": w, "answer": rater.OPPOSITES[w]}, False)
     for topic in HELDOUT_STYLE_TOPICS:
         for q in rng.sample(STYLE_TOPIC_Q, 2):
             add("style", q.format(topic=topic), {"topic": topic}, False)
@@ -403,7 +403,7 @@ def make_pair(rng: random.Random, user: str, task: str, info: dict) -> dict:
     """A clean answer and a spoiled one, ordered by the simulated rater."""
     clean = clean_answer(rng, task, info, user)
     flaw, spoiled = spoil(rng, rng.choice(PAIR_FLAWS), clean, task, info)
-    verdict = rlhf.compare(user, clean, spoiled)
+    verdict = rater.compare(user, clean, spoiled)
     if verdict["winner"] == "tie":
         raise AssertionError(f"the rater cannot tell {clean!r} from {spoiled!r}")
     a_wins = verdict["winner"] == "a"
@@ -421,7 +421,7 @@ def make_preferences(rng: random.Random, items: dict, heldout: list) -> tuple:
         train.append(make_pair(rng, user, task, info))
     held = []
     for rec in heldout:
-        _, info = rlhf.classify_prompt(rec["prompt"])
+        _, info = rater.classify_prompt(rec["prompt"])
         if rec["task"] == "style":
             info = {}  # held-out topics have no lines of their own: any good line will do
         for _ in range(PREF_PER_HELDOUT):

@@ -230,7 +230,7 @@ def test_one_dpo_step_raises_chosen_over_rejected(tok):
     pairs = [R.make_preference("Hello!", "Hi! How can I help?", "Whatever.", "simulated")]
 
     def logps(model):
-        prompts, chosen, rejected = R._pair_batch(tok, pairs, 256)
+        prompts, chosen, rejected = R.pair_batch(tok, pairs, 256)
         X, mask, _ = R.pack(prompts + prompts, chosen + rejected)
         with torch.no_grad():
             lp = R.answer_logprob(model, X, mask)
