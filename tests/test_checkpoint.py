@@ -112,3 +112,15 @@ def test_weights_file_cannot_carry_code(tmp_path, tiny_model):
     with pytest.raises(ValueError):
         load_checkpoint(tmp_path / "ck")
     assert not evil.target.exists()
+
+
+def test_load_or_stand_in_says_what_stands_in(tmp_path, monkeypatch):
+    from course_lib import checkpoint
+
+    model, tok, note = checkpoint.load_or_stand_in("shakespeare-bpe")
+    assert note == "" and model.config.vocab_size == tok.vocab_size
+    model, tok, note = checkpoint.load_or_stand_in("no-such-model", stand_in="shakespeare-bpe")
+    assert "'shakespeare-bpe' stands in" in note
+    monkeypatch.setattr(checkpoint, "CHECKPOINT_DIR", tmp_path)  # a bare checkout: nothing shipped
+    model, tok, note = checkpoint.load_or_stand_in("shakespeare-bpe", stand_in="chat-sft")
+    assert "UNTRAINED" in note and model.config.vocab_size == tok.vocab_size == 2048
