@@ -4,7 +4,18 @@ The model gives a score (logit) for every token of the vocabulary. Softmax turns
 into probabilities; temperature sharpens (< 1) or flattens (> 1) them, 0 means "always
 take the most likely token"; top-k keeps the k most likely tokens, top-p the smallest set
 whose probabilities add up to p. Then a token is drawn at random with those chances.
+
+This is the course's one generation engine:
+- prompts: `prompt_ids` (text -> ids), `context_ids` (keep the last block_size), `encode_prompt`;
+- one step: `next_token_logits`, `next_token_distribution`, `draw`;
+- many steps: `generate` (text -> text), `generate_ids` (one prompt, any length: the window
+  slides when the text outgrows the context), `sample_batch` (many prompts at once).
+
+Seeds, everywhere: `seed=None` draws fresh randomness; an integer seed gives the same text
+every time, on every device, because the dice (`make_generator`) are rolled on the CPU.
 """
+import contextlib
+
 import torch
 
 from .model import GPT
@@ -41,30 +52,12 @@ def probs_from_logits(logits: torch.Tensor, temperature=1.0, top_k=None, top_p=N
     return probs
 
 
-def encode_prompt(model: GPT, tokenizer, prompt: str, allow_empty=False) -> torch.Tensor:
-    """Text -> (1, T) ids on the model's device; texts longer than the context keep their end."""
-    if not isinstance(prompt, str):
-        raise ValueError(f"the prompt must be text (str), not {type(prompt).__name__}")
-    ids = tokenizer.encode(prompt)
-    if not ids:
-        if not allow_empty:
-            raise ValueError("the prompt is empty: type at least one character for the model to continue")
-        ids = [tokenizer.special_ids.get("<|endoftext|>", 0)]
-    ids = ids[-model.config.block_size :]
-    device = next(model.parameters()).device
-    return torch.tensor([ids], dtype=torch.long, device=device)
-
-
-@torch.no_grad()
-def next_token_distribution(model: GPT, tokenizer, prompt: str, temperature=1.0, top_k=None, top_p=None):
-    """The probability of every token in the vocabulary coming next after `prompt`: (V,)."""
-    check_sampling_args(temperature, top_k, top_p)
-    idx = encode_prompt(model, tokenizer, prompt)
-    logits, _ = model(idx)
-    return probs_from_logits(logits[0, -1], temperature, top_k, top_p).cpu()
-
+# ---------------------------------------------------------------------------------------
+# The dice
+# ---------------------------------------------------------------------------------------
 
 def make_generator(seed=None) -> torch.Generator:
+    """A CPU random generator: seeded with the integer `seed`, or from fresh randomness (None)."""
     g = torch.Generator()
     if seed is None:
         g.seed()
@@ -78,7 +71,106 @@ def sample_from(probs: torch.Tensor, generator: torch.Generator) -> int:
     return int(torch.multinomial(probs.float().cpu(), 1, generator=generator))
 
 
+def draw(logits: torch.Tensor, temperature, top_k, top_p, generator: torch.Generator) -> torch.Tensor:
+    """One token per row: logits (B, V) on any device -> ids (B,) on the CPU."""
+    probs = probs_from_logits(logits.float().cpu(), temperature, top_k, top_p)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(1)
+
+
+@contextlib.contextmanager
+def eval_mode(model: GPT):
+    """Run the model without dropout inside the block; its training mode comes back after."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+# ---------------------------------------------------------------------------------------
+# Prompts and one step
+# ---------------------------------------------------------------------------------------
+
+def prompt_ids(tokenizer, prompt: str, allow_empty=False) -> list:
+    """All the token ids of a prompt. An empty prompt is an error, or with allow_empty the
+    <|endoftext|> token (the model then writes whatever it likes)."""
+    if not isinstance(prompt, str):
+        raise ValueError(f"the prompt must be text (str), not {type(prompt).__name__}")
+    ids = tokenizer.encode(prompt) if prompt else []
+    if not ids:
+        if not allow_empty:
+            raise ValueError("The prompt is empty: type at least one character for the model to continue.")
+        ids = [tokenizer.special_ids.get("<|endoftext|>", 0)]
+    return ids
+
+
+def context_ids(model: GPT, ids: list) -> torch.Tensor:
+    """ids -> (1, T) on the model's device, T <= block_size: a longer text keeps its end,
+    the part the model can read."""
+    ids = ids[-model.config.block_size :]
+    return torch.tensor([ids], dtype=torch.long, device=next(model.parameters()).device)
+
+
+def encode_prompt(model: GPT, tokenizer, prompt: str, allow_empty=False) -> torch.Tensor:
+    """Text -> (1, T) ids on the model's device; texts longer than the context keep their end."""
+    return context_ids(model, prompt_ids(tokenizer, prompt, allow_empty))
+
+
 @torch.no_grad()
+def next_token_logits(model: GPT, idx: torch.Tensor) -> torch.Tensor:
+    """Scores for the token after idx (1, T): (V,) float32 on the CPU, the model in eval mode."""
+    with eval_mode(model):
+        logits, _ = model(idx)
+    return logits[0, -1].float().cpu()
+
+
+def next_token_distribution(model: GPT, tokenizer, prompt: str, temperature=1.0, top_k=None, top_p=None):
+    """The probability of every token in the vocabulary coming next after `prompt`: (V,)."""
+    check_sampling_args(temperature, top_k, top_p)
+    logits = next_token_logits(model, encode_prompt(model, tokenizer, prompt))
+    return probs_from_logits(logits, temperature, top_k, top_p)
+
+
+# ---------------------------------------------------------------------------------------
+# Many steps
+# ---------------------------------------------------------------------------------------
+
+@torch.no_grad()
+def _continue(model: GPT, idx, max_new_tokens, temperature, top_k, top_p, generator, stop_ids, use_cache):
+    """The loop: idx (B, T <= block_size) -> new ids (B, n) on the CPU, n <= max_new_tokens;
+    it ends early once every row has drawn a stop id.
+
+    With use_cache the keys and values of earlier tokens are kept (a KV cache), so each new
+    token costs one position of work instead of the whole text. When the text outgrows the
+    context, the cache is dropped and the last block_size tokens are read afresh.
+    """
+    block = model.config.block_size
+    stop = torch.tensor(sorted(set(stop_ids)), dtype=torch.long)
+    out = idx
+    new = torch.empty((idx.size(0), 0), dtype=torch.long)
+    done = torch.zeros(idx.size(0), dtype=torch.bool)
+    caches, fed = None, 0  # fed: how many tokens of `out` the cache has seen
+    for _ in range(max_new_tokens):
+        if use_cache and out.size(1) <= block:
+            if caches is None:
+                caches, fed = model.new_kv_caches(), 0
+            logits, _ = model(out[:, fed:], kv_caches=caches)
+            fed = out.size(1)
+        else:
+            caches = None
+            logits, _ = model(out[:, -block:])
+        nxt = draw(logits[:, -1], temperature, top_k, top_p, generator)  # (B,)
+        new = torch.cat([new, nxt[:, None]], dim=1)
+        out = torch.cat([out, nxt[:, None].to(out.device)], dim=1)
+        done |= torch.isin(nxt, stop)
+        if bool(done.all()):
+            break
+        if out.size(1) > block:
+            caches = None
+    return new
+
+
 def generate_ids(
     model: GPT,
     idx: torch.Tensor,
@@ -90,38 +182,51 @@ def generate_ids(
     stop_ids=(),
     use_cache=True,
 ) -> torch.Tensor:
-    """Continue idx (1, T) by up to max_new_tokens tokens -> (1, T + n).
-
-    With use_cache the keys and values of earlier tokens are kept (a KV cache), so each new
-    token costs one position of work instead of the whole text. When the text outgrows the
-    context, the cache is dropped and the last block_size tokens are read afresh.
-    """
+    """Continue idx (1, T) by up to max_new_tokens tokens -> (1, T' + n), where T' = min(T,
+    block_size): a prompt longer than the context keeps its end. Ends after a stop id (kept)."""
     check_sampling_args(temperature, top_k, top_p)
     if max_new_tokens < 0:
         raise ValueError(f"max_new_tokens must be >= 0, not {max_new_tokens}")
-    was_training = model.training
-    model.eval()
+    out = idx[..., -model.config.block_size :]
+    model.check_idx(out)
+    with eval_mode(model):
+        new = _continue(model, out, max_new_tokens, temperature, top_k, top_p, make_generator(seed), stop_ids,
+                        use_cache)
+    return torch.cat([out, new.to(out.device)], dim=1)
+
+
+def sample_batch(model: GPT, prompts: list, max_new_tokens: int = 24, temperature: float = 1.0,
+                 top_k=None, top_p=None, seed=None, stop=(), batch_size: int = 64) -> list:
+    """Continue many prompts (lists of ids); returns the new ids of each, in order.
+
+    Prompts of the same length go through the model together (a batch needs no padding
+    then), with a KV cache. Each continuation ends at its first stop id (kept) or after
+    max_new_tokens. One generator rolls all the dice, so a seed gives the same answers.
+    """
+    check_sampling_args(temperature, top_k, top_p)
+    device = next(model.parameters()).device
     generator = make_generator(seed)
-    block = model.config.block_size
-    stop_ids = set(stop_ids)
-    out = idx[:, -block:]
-    caches, fed = None, 0  # fed: how many tokens of `out` the cache has seen
-    for _ in range(max_new_tokens):
-        if use_cache and out.size(1) <= block:
-            if caches is None:
-                caches, fed = model.new_kv_caches(), 0
-            logits, _ = model(out[:, fed:], kv_caches=caches)
-            fed = out.size(1)
-        else:
-            caches = None
-            logits, _ = model(out[:, -block:])
-        next_id = sample_from(probs_from_logits(logits[0, -1], temperature, top_k, top_p), generator)
-        out = torch.cat([out, torch.tensor([[next_id]], device=out.device)], dim=1)
-        if next_id in stop_ids:
-            break
-        if out.size(1) > block:
-            caches = None
-    model.train(was_training)
+    stop = set(stop)
+    by_length = {}
+    for i, p in enumerate(prompts):
+        if not p:
+            raise ValueError(f"prompt {i} is empty")
+        if len(p) + max_new_tokens > model.config.block_size:
+            raise ValueError(f"prompt {i} has {len(p)} tokens; with {max_new_tokens} new ones it "
+                             f"exceeds the context of {model.config.block_size}")
+        by_length.setdefault(len(p), []).append(i)
+    out = [None] * len(prompts)
+    with eval_mode(model):
+        for length in sorted(by_length):
+            group = by_length[length]
+            for start in range(0, len(group), batch_size):
+                chunk = group[start : start + batch_size]
+                idx = torch.tensor([prompts[i] for i in chunk], dtype=torch.long, device=device)
+                new = _continue(model, idx, max_new_tokens, temperature, top_k, top_p, generator, stop, True)
+                for row, i in enumerate(chunk):
+                    ids = new[row].tolist()
+                    ends = [j for j, t in enumerate(ids) if t in stop]
+                    out[i] = ids[: ends[0] + 1] if ends else ids
     return out
 
 

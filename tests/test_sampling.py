@@ -1,7 +1,15 @@
 import pytest
 import torch
 
-from course_lib.sampling import generate, generate_ids, next_token_distribution, probs_from_logits
+from course_lib.sampling import (
+    generate,
+    generate_ids,
+    make_generator,
+    next_token_distribution,
+    next_token_logits,
+    probs_from_logits,
+    sample_batch,
+)
 
 
 def test_temperature_zero_is_greedy():
@@ -92,3 +100,38 @@ def test_stop_tokens_end_the_answer(tiny_model, char_tokenizer):
 def test_empty_prompt_starts_from_end_of_text(tiny_model, char_tokenizer):
     text = generate(tiny_model, char_tokenizer, "", max_new_tokens=5, seed=0, stop=())
     assert isinstance(text, str)
+
+
+# --- one engine: single and batched generation, one step, one seeding convention ----------
+
+def test_one_prompt_alone_or_in_a_batch_gives_the_same_tokens(tiny_model, char_tokenizer):
+    prompt = char_tokenizer.encode("To be, or")
+    for kwargs in (dict(temperature=1.0, seed=5), dict(temperature=0.7, top_p=0.9, seed=6)):
+        alone = generate_ids(tiny_model, torch.tensor([prompt]), 12, **kwargs)[0, len(prompt):].tolist()
+        assert sample_batch(tiny_model, [prompt], 12, **kwargs) == [alone]
+
+
+def test_sample_batch_checks_its_prompts(tiny_model, char_tokenizer):
+    with pytest.raises(ValueError, match="prompt 1 is empty"):
+        sample_batch(tiny_model, [[1, 2], []], 4)
+    with pytest.raises(ValueError, match="exceeds the context of 32"):
+        sample_batch(tiny_model, [[1] * 30], 4)
+    with pytest.raises(ValueError, match="idx must be a tensor of shape"):
+        generate_ids(tiny_model, torch.tensor([1, 2, 3]), 4)  # (T,) instead of (1, T)
+
+
+def test_seeds_are_integers_or_none_for_fresh_dice():
+    a, b = make_generator(7), make_generator(7)
+    assert torch.equal(torch.rand(5, generator=a), torch.rand(5, generator=b))
+    assert make_generator(None).initial_seed() != make_generator(None).initial_seed()
+
+
+def test_next_token_logits_run_without_dropout_and_restore_the_mode(tiny_model, char_tokenizer):
+    idx = torch.tensor([char_tokenizer.encode("To be")])
+    expected = tiny_model.eval()(idx)[0][0, -1]
+    tiny_model.set_dropout(0.5).train()
+    logits = next_token_logits(tiny_model, idx)
+    assert logits.shape == (char_tokenizer.vocab_size,) and logits.device.type == "cpu"
+    assert torch.equal(logits, expected) and tiny_model.training
+    generate(tiny_model, char_tokenizer, "To be", max_new_tokens=3, seed=0)
+    assert tiny_model.training  # generation switched dropout off only while it ran

@@ -15,7 +15,9 @@ import ipywidgets as W
 import plotly.graph_objects as go
 import torch
 
-from ..sampling import generate, make_generator, probs_from_logits, sample_from
+from ..sampling import (
+    context_ids, generate, make_generator, next_token_logits, probs_from_logits, prompt_ids, sample_from,
+)
 from .base import Explorer
 from .figure import LiveFigure
 from .style import (
@@ -161,27 +163,12 @@ class NextWordExplorer(Explorer):
         """Scores for the token after `prompt` (V,), cached: the model runs once per prompt."""
         if prompt == self._cache_prompt:
             return self._cache_logits
-        if not prompt:
-            raise ValueError("The prompt is empty: type at least one character for the model to continue.")
-        ids = self.tokenizer.encode(prompt)
-        if not ids:
-            raise ValueError("The prompt is empty: type at least one character for the model to continue.")
-        block = self.model.config.block_size
-        cropped = max(0, len(ids) - block)
-        device = next(self.model.parameters()).device
-        idx = torch.tensor([ids[-block:]], dtype=torch.long, device=device)
-        was_training = self.model.training
-        if was_training:
-            self.model.eval()
-        try:
-            with torch.no_grad():
-                logits, _ = self.model(idx)
-        finally:
-            if was_training:
-                self.model.train()
+        ids = prompt_ids(self.tokenizer, prompt)
+        logits = next_token_logits(self.model, context_ids(self.model, ids))
         self.forward_passes += 1
-        self._cache_prompt, self._cache_logits, self._cache_cropped = prompt, logits[0, -1].float().cpu(), cropped
-        return self._cache_logits
+        cropped = max(0, len(ids) - self.model.config.block_size)
+        self._cache_prompt, self._cache_logits, self._cache_cropped = prompt, logits, cropped
+        return logits
 
     def distribution(self, prompt=None) -> torch.Tensor:
         """(V,) probabilities of the next token with the current settings."""
