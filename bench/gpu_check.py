@@ -38,7 +38,26 @@ def say(msg=""):
     print(msg, flush=True)
 
 
-def throughput(args, device) -> dict:
+# Changes measured one at a time on top of the plain run (--variants): what each one buys.
+VARIANTS = {
+    "base": {},
+    "fused": dict(fused_loss=True),  # output layer + loss in chunks: the fp32 logits never exist
+    "nobias": dict(bias=False),  # no biases in linear layers and layer norms (fewer small kernels)
+    "autotune": dict(compile_mode="max-autotune-no-cudagraphs"),  # Triton kernels tuned for these shapes
+}
+
+
+def variant_settings(name: str) -> dict:
+    """'fused+nobias' -> the TrainConfig settings of both; ValueError for an unknown part."""
+    settings = {}
+    for part in name.split("+"):
+        if part not in VARIANTS:
+            raise ValueError(f"unknown variant part {part!r}; parts: {sorted(VARIANTS)} joined with '+'")
+        settings.update(VARIANTS[part])
+    return settings
+
+
+def throughput(args, device, overrides=None) -> dict:
     """Train the GPT-2-small shape on random tokens; tokens/s and MFU after the warmup."""
     if args.smoke:
         shape = dict(n_layer=2, n_head=2, n_embd=64, block_size=128, compile=args.compile)
@@ -50,7 +69,7 @@ def throughput(args, device) -> dict:
     while True:
         config = TrainConfig.from_preset("gpt2-small-shape", device=str(device), batch_size=batch,
                                          max_steps=10**6, warmup_steps=100, eval_interval=0,
-                                         log_interval=args.log_interval, **shape)
+                                         log_interval=args.log_interval, **shape, **(overrides or {}))
         torch.manual_seed(0)
         data = torch.randint(0, vocab, (20_000_000 if not args.smoke else 200_000,))
         model = GPT(config.model_config(vocab))
@@ -97,6 +116,7 @@ def throughput(args, device) -> dict:
         "block_size": config.block_size,
         "dtype": str(trainer.dtype).replace("torch.", ""),
         "compile": config.compile,
+        "settings": overrides or {},
         "warmup_seconds": round(t_a - t0, 1),
         "measured_seconds": round(t_b - t_a, 1),
         "measured_steps": step_b - step_a,
@@ -179,6 +199,8 @@ def main(argv=None) -> int:
     parser.add_argument("--compile", action="store_true", help="(with --smoke) compile on the CPU too")
     parser.add_argument("--train-seconds", type=float, default=30, help="length of the real run")
     parser.add_argument("--data", help="text for the real run (default: the corpus cache or the benchmark text)")
+    parser.add_argument("--variants", nargs="+", default=["base"],
+                        help=f"throughput runs, each a '+'-joined set of {sorted(VARIANTS)}, e.g. base fused fused+nobias")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-real-run", action="store_true")
     parser.add_argument("--smoke", action="store_true", help="run the logic on the CPU with tiny shapes")
@@ -202,7 +224,20 @@ def main(argv=None) -> int:
         + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else " (smoke test)"))
     results = {"torch": torch.__version__, "smoke": args.smoke}
     if not args.skip_throughput:
-        results["throughput"] = throughput(args, device)
+        runs = {}
+        for name in args.variants:
+            say(f"[variant] {name}: {variant_settings(name) or 'the plain run'}")
+            try:
+                runs[name] = throughput(args, device, variant_settings(name))
+            except Exception as e:  # one failed variant must not cost the others' figures
+                say(f"[variant] {name} failed: {type(e).__name__}: {e}")
+                runs[name] = {"error": f"{type(e).__name__}: {e}"}
+        results["throughput"] = runs.get("base") or next(iter(runs.values()))
+        results["variants"] = runs
+        say("\n| variant | tokens/s | MFU | peak memory GB |\n|---|---|---|---|")
+        for name, r in runs.items():
+            mfu = "n/a" if r.get("mfu") is None else f"{r['mfu']:.1%}"
+            say(f"| {name} | {r.get('tokens_per_s', 'failed')} | {mfu} | {r.get('peak_memory_gb')} |")
     if not args.skip_real_run:
         results["real_run"] = real_run(args, device)
     if args.out:

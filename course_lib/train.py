@@ -52,6 +52,7 @@ from .tokenizer import make_tokenizer
 
 MODEL_FIELDS = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "bias")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
 class TrainingDiverged(RuntimeError):
@@ -106,6 +107,9 @@ class TrainConfig:
     device: str = _f("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
     dtype: str = _f("auto", "auto (bf16 on CUDA when supported, else fp16; fp32 elsewhere), float32, bfloat16, float16")
     compile: bool = _f(False, "torch.compile the model (worth it on a GPU for long runs)")
+    compile_mode: str = _f("default", "torch.compile mode: default, reduce-overhead, max-autotune, "
+                           "max-autotune-no-cudagraphs (with --compile)")
+    fused_loss: bool = _f(False, "output layer + loss in chunks, never holding the logits (saves GPU memory)")
     num_threads: Optional[int] = _f(None, "CPU threads for torch (None = torch's default)")
     seed: int = _f(1337, "random seed for the weights and the batches")
 
@@ -153,6 +157,8 @@ class TrainConfig:
             bad("max_seconds", "None or a number of seconds > 0")
         if self.tokenizer not in TOKENIZERS:
             bad("tokenizer", f"one of {TOKENIZERS}")
+        if self.compile_mode not in COMPILE_MODES:
+            bad("compile_mode", f"one of {COMPILE_MODES}")
         if self.dtype not in DTYPES:
             bad("dtype", f"one of {DTYPES}")
         if not isinstance(self.device, str) or self.device.split(":")[0] not in DEVICES:
@@ -299,7 +305,8 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(self.device.type) if self.dtype == torch.float16 else None
         self.optimizer = make_optimizer(self.raw_model, cfg.lr, cfg.weight_decay, (cfg.beta1, cfg.beta2),
                                         device_type=self.device.type)
-        self.compiled = torch.compile(self.raw_model) if cfg.compile else self.raw_model
+        self.raw_model.fused_loss = cfg.fused_loss
+        self.compiled = torch.compile(self.raw_model, mode=cfg.compile_mode) if cfg.compile else self.raw_model
         self.model_for_step = self.compiled
         if dist:
             from torch.nn.parallel import DistributedDataParallel as DDP
@@ -718,7 +725,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     # One flag per TrainConfig setting, default None: only the flags given override the preset.
     add_flags(parser, TrainConfig, skip=("out_dir",), use_defaults=False,
-              choices={"tokenizer": TOKENIZERS, "dtype": DTYPES})
+              choices={"tokenizer": TOKENIZERS, "dtype": DTYPES, "compile_mode": COMPILE_MODES})
     return parser
 
 

@@ -67,3 +67,19 @@ def test_under_bf16_autocast_it_matches_the_plain_loss_to_bf16_precision():
     assert fused.item() == pytest.approx(ref.item(), rel=2e-2)
     fused.backward()
     assert h.grad.dtype == torch.float32 and torch.isfinite(h.grad).all()
+
+
+def test_the_trainer_trains_the_same_with_the_fused_loss(char_tokenizer, small_text):
+    from course_lib.train import TrainConfig, Trainer
+
+    ids = torch.tensor(char_tokenizer.encode(small_text))
+    losses = {}
+    for fused in (False, True):
+        config = TrainConfig(n_layer=1, n_head=2, n_embd=16, block_size=16, batch_size=4, max_steps=5,
+                             warmup_steps=1, eval_interval=0, device="cpu", fused_loss=fused)
+        trainer = Trainer(config, ids[:800], ids[800:], tokenizer=char_tokenizer, progress=False)
+        trainer.fit()
+        losses[fused] = (trainer.train_loss, trainer.val_loss)
+    assert losses[True] == pytest.approx(losses[False], abs=1e-4)
+    with pytest.raises(ValueError, match="compile_mode"):
+        TrainConfig(compile_mode="fastest")

@@ -1,0 +1,32 @@
+"""The GPU check's logic, run on the CPU with tiny shapes (the real figures need a GPU)."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))
+
+import gpu_check  # noqa: E402
+
+
+def test_variants_combine_and_unknown_parts_are_refused():
+    assert gpu_check.variant_settings("base") == {}
+    assert gpu_check.variant_settings("fused+nobias") == {"fused_loss": True, "bias": False}
+    with pytest.raises(ValueError, match="unknown variant part 'turbo'"):
+        gpu_check.variant_settings("fused+turbo")
+
+
+def test_smoke_run_measures_every_variant(tmp_path):
+    proc = subprocess.run([sys.executable, "bench/gpu_check.py", "--smoke", "--seconds", "1", "--skip-real-run",
+                           "--variants", "base", "fused+nobias", "--out", str(tmp_path)],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "| fused+nobias |" in proc.stdout
+    import json
+
+    result = json.loads((tmp_path / "gpu_check.json").read_text())
+    assert set(result["variants"]) == {"base", "fused+nobias"}
+    assert result["variants"]["fused+nobias"]["settings"] == {"fused_loss": True, "bias": False}
+    assert all(r["tokens_per_s"] > 0 for r in result["variants"].values())
