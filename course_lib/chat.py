@@ -44,7 +44,7 @@ from . import paths
 from .finetune import RunLog, optimizer_step, scheduled_lr
 from .model import GPT
 from .sampling import sample_batch
-from .settings import Settings, _f, add_flags, from_flags, number, optional, whole
+from .settings import Settings, _f, add_flags, from_flags, number, optional, run_command, whole
 
 SYSTEM_PROMPT = "What follows is a conversation between a user and a helpful AI assistant."
 ROLE_TOKENS = {"system": "<|system|>", "user": "<|user|>", "assistant": "<|assistant|>"}
@@ -368,10 +368,7 @@ def file_sha256(path) -> str:
 SFT_FLAGS = ("steps", "batch_size", "lr", "dropout", "seed")  # the settings `python -m course_lib.chat sft` takes
 
 
-def main(argv=None) -> int:
-    from .checkpoint import load_checkpoint, save_checkpoint
-    from .device import pick_device
-
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m course_lib.chat", description="Chat fine-tuning and talking.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("sft", help="supervised fine-tuning of a pre-trained model on the dialogue set")
@@ -385,42 +382,49 @@ def main(argv=None) -> int:
     s.add_argument("message")
     s.add_argument("--temperature", type=float, default=0.7)
     s.add_argument("--seed", type=int, default=None)
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "say":
-            model, tokenizer, _ = load_checkpoint(args.model)
-            print(chat(model, tokenizer, args.message, temperature=args.temperature, seed=args.seed))
-            return 0
-        device = pick_device(args.device)
-        torch.manual_seed(args.seed)
-        model, tokenizer, base_meta = load_checkpoint(args.base, device=device)
-        if tokenizer is None:
-            raise ValueError(f"{args.base} has no tokenizer.json; SFT needs the model's tokenizer")
-        dialogues = load_dialogues("train")
-        t0 = time.perf_counter()
-        log = sft(model, tokenizer, dialogues, SFTConfig(**from_flags(args, SFT_FLAGS)))
-        seconds = time.perf_counter() - t0
-        heldout = [[{"role": "user", "content": r["prompt"]}, {"role": "assistant", "content": r["reference"]}]
-                   for r in load_dialogues("heldout")]
-        meta = {
-            "kind": "chat-sft", "base": str(args.base), "base_meta": base_meta,
-            "steps": len(log), "batch_size": args.batch_size, "lr": args.lr, "dropout": args.dropout,
-            "seed": args.seed,
-            "dialogues_sha256": file_sha256(dialogues_dir() / "train.jsonl"),
-            "final_loss": round(sum(e["loss"] for e in log[-10:]) / min(10, len(log)), 4),
-            "heldout_reference_loss": round(answer_loss(model, tokenizer, heldout), 4),
-            "seconds": round(seconds, 1), "cpu_seconds": log[-1]["cpu_seconds"], "device": str(device),
-            "command": "python -m course_lib.chat " + " ".join(sys.argv[1:] if argv is None else argv),
-        }
-        save_checkpoint(args.out, model.cpu(), tokenizer, meta=meta,
-                        dtype=None if args.fp32 else torch.float16)
-        print(json.dumps({k: v for k, v in meta.items() if k != "base_meta"}, indent=2))
-        for message in ("Hello!", "What is 3 plus 4?", "Who wrote Hamlet?"):
-            print(f"{message!r} -> {chat(model, tokenizer, message, seed=0)!r}")
-    except (FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    return parser
+
+
+def _run(args, argv) -> int:
+    """One command of the parsed command line; returns the exit status."""
+    from .checkpoint import load_checkpoint, save_checkpoint
+    from .device import pick_device
+
+    if args.command == "say":
+        model, tokenizer, _ = load_checkpoint(args.model)
+        print(chat(model, tokenizer, args.message, temperature=args.temperature, seed=args.seed))
+        return 0
+    device = pick_device(args.device)
+    torch.manual_seed(args.seed)
+    model, tokenizer, base_meta = load_checkpoint(args.base, device=device)
+    if tokenizer is None:
+        raise ValueError(f"{args.base} has no tokenizer.json; SFT needs the model's tokenizer")
+    dialogues = load_dialogues("train")
+    t0 = time.perf_counter()
+    log = sft(model, tokenizer, dialogues, SFTConfig(**from_flags(args, SFT_FLAGS)))
+    seconds = time.perf_counter() - t0
+    heldout = [[{"role": "user", "content": r["prompt"]}, {"role": "assistant", "content": r["reference"]}]
+               for r in load_dialogues("heldout")]
+    meta = {
+        "kind": "chat-sft", "base": str(args.base), "base_meta": base_meta,
+        "steps": len(log), "batch_size": args.batch_size, "lr": args.lr, "dropout": args.dropout,
+        "seed": args.seed,
+        "dialogues_sha256": file_sha256(dialogues_dir() / "train.jsonl"),
+        "final_loss": round(sum(e["loss"] for e in log[-10:]) / min(10, len(log)), 4),
+        "heldout_reference_loss": round(answer_loss(model, tokenizer, heldout), 4),
+        "seconds": round(seconds, 1), "cpu_seconds": log[-1]["cpu_seconds"], "device": str(device),
+        "command": "python -m course_lib.chat " + " ".join(sys.argv[1:] if argv is None else argv),
+    }
+    save_checkpoint(args.out, model.cpu(), tokenizer, meta=meta,
+                    dtype=None if args.fp32 else torch.float16)
+    print(json.dumps({k: v for k, v in meta.items() if k != "base_meta"}, indent=2))
+    for message in ("Hello!", "What is 3 plus 4?", "Who wrote Hamlet?"):
+        print(f"{message!r} -> {chat(model, tokenizer, message, seed=0)!r}")
     return 0
+
+
+def main(argv=None) -> int:
+    return run_command(build_parser(), _run, argv)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import sys
 import types
 import typing
 from dataclasses import field
@@ -145,3 +146,14 @@ def add_flags(parser, cls, only=None, skip=(), prefix: str = "", defaults=None, 
 def from_flags(args, names, prefix: str = "") -> dict:
     """{name: value} of the flags `add_flags` made (with the same prefix)."""
     return {name: getattr(args, (prefix + name).replace("-", "_")) for name in names}
+
+
+def run_command(parser, run, argv=None) -> int:
+    """A command line's main: parse `argv` and return run(args, argv), its exit status. Bad
+    input (a ValueError or FileNotFoundError) becomes one "error: ..." line on stderr and 1."""
+    args = parser.parse_args(argv)
+    try:
+        return run(args, argv)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1

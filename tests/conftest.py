@@ -41,6 +41,34 @@ def tiny_model(char_tokenizer):
     return GPT(config).eval()
 
 
+CHAT_TEXT = (
+    "What follows is a conversation between a user and a helpful AI assistant. "
+    "Hello! Hi! How can I help? What is 2 plus 3? 2 plus 3 is 5. Who wrote Hamlet? "
+    "Hamlet was written by William Shakespeare. Thank you! You are welcome. "
+) * 5
+
+
+@pytest.fixture(scope="session")
+def chat_tokenizer():
+    """A small BPE tokenizer with the chat template's special tokens (for chat and RLHF tests)."""
+    from course_lib.tokenizer import BPETokenizer
+
+    return BPETokenizer.train(CHAT_TEXT, 300)
+
+
+@pytest.fixture
+def make_chat_model(chat_tokenizer):
+    """make_chat_model(seed=0) -> a fresh tiny GPT (2 blocks of width 32, context 256) for chat_tokenizer."""
+    from course_lib.model import GPT, GPTConfig
+
+    def make(seed=0):
+        torch.manual_seed(seed)
+        config = GPTConfig(vocab_size=chat_tokenizer.vocab_size, block_size=256, n_layer=2, n_head=2, n_embd=32)
+        return GPT(config).eval()
+
+    return make
+
+
 @pytest.fixture
 def learner_mode(monkeypatch):
     """Exercise checkers check the function passed in, not the reference (the notebook

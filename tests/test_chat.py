@@ -3,25 +3,16 @@ import pytest
 import torch
 
 from course_lib import chat as C
-from course_lib.model import GPT, GPTConfig
-from course_lib.tokenizer import BPETokenizer
-
-CHAT_TEXT = (
-    "What follows is a conversation between a user and a helpful AI assistant. "
-    "Hello! Hi! How can I help? What is 2 plus 3? 2 plus 3 is 5. Who wrote Hamlet? "
-    "Hamlet was written by William Shakespeare. Thank you! You are welcome. "
-) * 5
-
-
-@pytest.fixture(scope="module")
-def tok():
-    return BPETokenizer.train(CHAT_TEXT, 300)
 
 
 @pytest.fixture
-def tiny(tok):
-    torch.manual_seed(0)
-    return GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=256, n_layer=2, n_head=2, n_embd=32)).eval()
+def tok(chat_tokenizer):
+    return chat_tokenizer
+
+
+@pytest.fixture
+def tiny(make_chat_model):
+    return make_chat_model()
 
 
 def sid(tok, s):

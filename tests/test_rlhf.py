@@ -14,26 +14,13 @@ import torch
 
 from course_lib import chat as C
 from course_lib import rlhf as R
-from course_lib.model import GPT, GPTConfig
-from course_lib.tokenizer import BPETokenizer
-
-CHAT_TEXT = (
-    "What follows is a conversation between a user and a helpful AI assistant. "
-    "Hello! Hi! How can I help? What is 2 plus 3? 2 plus 3 is 5. Who wrote Hamlet? "
-    "Hamlet was written by William Shakespeare. Thank you! You are welcome. "
-) * 5
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def tok():
-    return BPETokenizer.train(CHAT_TEXT, 300)
-
-
-def tiny_model(tok, seed=0):
-    torch.manual_seed(seed)
-    return GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=256, n_layer=2, n_head=2, n_embd=32)).eval()
+@pytest.fixture
+def tok(chat_tokenizer):
+    return chat_tokenizer
 
 
 # ---------------------------------------------------------------------------------------
@@ -149,8 +136,8 @@ def test_bradley_terry_loss_hand_computed():
     assert expected == pytest.approx(0.410038, abs=1e-6)
 
 
-def test_reward_model_reads_last_real_token_and_learns(tok):
-    sft = tiny_model(tok)
+def test_reward_model_reads_last_real_token_and_learns(tok, make_chat_model):
+    sft = make_chat_model()
     rm = R.RewardModel(sft)
     assert rm.gpt is not sft  # a copy: training it leaves the SFT model alone
     torch.nn.init.normal_(rm.head.weight, std=1.0)
@@ -197,9 +184,9 @@ class FirstTokenIn(torch.nn.Module):
         return torch.isin(idx[:, self.prompt_len], self.good).float() * 2 - 1
 
 
-def test_one_ppo_step_moves_policy_toward_reward(tok):
+def test_one_ppo_step_moves_policy_toward_reward(tok, make_chat_model):
     def peaked():  # a sharper first-token distribution, so 32 samples cover the good tokens
-        model = tiny_model(tok)
+        model = make_chat_model()
         with torch.no_grad():
             model.ln_f.weight.mul_(10)
         return model
@@ -225,8 +212,8 @@ def test_one_ppo_step_moves_policy_toward_reward(tok):
         R.ppo(policy, reference, FirstTokenIn(len(p), good), tok, ["Hello!"], steps=1, beta=3)
 
 
-def test_one_dpo_step_raises_chosen_over_rejected(tok):
-    policy, reference = tiny_model(tok), tiny_model(tok)
+def test_one_dpo_step_raises_chosen_over_rejected(tok, make_chat_model):
+    policy, reference = make_chat_model(), make_chat_model()
     pairs = [R.make_preference("Hello!", "Hi! How can I help?", "Whatever.", "simulated")]
 
     def logps(model):
@@ -247,7 +234,7 @@ def test_one_dpo_step_raises_chosen_over_rejected(tok):
     n_chosen = len(R.encode_answer(tok, pairs[0]["chosen"]))
     assert log[0]["sft_loss"] == pytest.approx(-c0 / n_chosen, rel=1e-4)
     # Pure DPO (no imitation term) also moves the gap the right way.
-    pure = tiny_model(tok)
+    pure = make_chat_model()
     R.dpo(pure, reference, tok, pairs, steps=1, batch_size=1, lr=3e-3, sft_weight=0.0, progress=False)
     c2, r2 = logps(pure)
     assert c2 - r2 > c0 - r0
@@ -263,8 +250,8 @@ HELDOUT = [
 ]
 
 
-def test_evaluate_reports_win_rate_and_accuracy(tok):
-    model = tiny_model(tok)
+def test_evaluate_reports_win_rate_and_accuracy(tok, make_chat_model):
+    model = make_chat_model()
     base = [["2 plus 3 is 6."] * 2, ["Go away, fool."] * 2]
     report = R.evaluate(model, tok, HELDOUT, baseline_answers=base, samples=2, max_new_tokens=6)
     assert report["wins"] + report["ties"] + report["losses"] == 4
@@ -291,20 +278,20 @@ def test_bootstrap_se_resamples_questions_not_single_comparisons():
         R.bootstrap_se(points, resamples=1)
 
 
-def test_evaluate_refuses_zero_answers_or_no_questions(tok):
-    model = tiny_model(tok)
+def test_evaluate_refuses_zero_answers_or_no_questions(tok, make_chat_model):
+    model = make_chat_model()
     with pytest.raises(ValueError, match="samples"):
         R.evaluate(model, tok, HELDOUT, samples=0)
     with pytest.raises(ValueError, match="held-out"):
         R.evaluate(model, tok, [], samples=1)
 
 
-def test_preference_widget_saves_and_survives_restart(tok, tmp_path):
+def test_preference_widget_saves_and_survives_restart(tok, tmp_path, make_chat_model):
     from course_lib.widgets.base import plain_text
     from course_lib.widgets.preference import PreferenceWidget
 
     path = tmp_path / "preferences" / "my_labels.jsonl"
-    model = tiny_model(tok)
+    model = make_chat_model()
     w = PreferenceWidget(model, tok, prompts=["Hello!", "What is 2 plus 3?"], path=path, max_new_tokens=5,
                          show_rater=True)
     first = dict(w.current)
@@ -327,11 +314,11 @@ def test_preference_widget_saves_and_survives_restart(tok, tmp_path):
     assert "choose one of" in w2.message
 
 
-def test_training_only_the_top_block_leaves_the_model_whole_even_when_interrupted(tok):
+def test_training_only_the_top_block_leaves_the_model_whole_even_when_interrupted(tok, make_chat_model):
     """train_blocks freezes the lower blocks while training; afterwards, also after an
     interrupt (Ctrl-C in a notebook), every weight is trainable again and nothing else changed."""
     pairs = [R.make_preference("Hello!", "Hi! How can I help?", "Whatever.", "simulated")]
-    policy, reference = tiny_model(tok), tiny_model(tok)
+    policy, reference = make_chat_model(), make_chat_model()
     lower_before = [p.detach().clone() for p in policy.blocks[0].parameters()]
 
     def interrupt(entry):
@@ -342,7 +329,7 @@ def test_training_only_the_top_block_leaves_the_model_whole_even_when_interrupte
               progress=False)
     assert all(p.requires_grad for p in policy.parameters()) and not policy.training
     assert all(torch.equal(a, b) for a, b in zip(lower_before, policy.blocks[0].parameters()))  # frozen: untouched
-    assert not torch.equal(tiny_model(tok).blocks[1].attn.qkv.weight, policy.blocks[1].attn.qkv.weight)
+    assert not torch.equal(make_chat_model().blocks[1].attn.qkv.weight, policy.blocks[1].attn.qkv.weight)
     with pytest.raises(ValueError, match="train_blocks must be between 0 and 2"):
         R.dpo(policy, reference, tok, pairs, steps=1, train_blocks=5, progress=False)
     assert all(p.requires_grad for p in policy.parameters())

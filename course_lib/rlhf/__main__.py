@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from ..fileio import atomic_write_text
-from ..settings import add_flags, from_flags
+from ..settings import add_flags, from_flags, run_command
 from .dpo_training import DPOConfig, dpo
 from .evaluation import compare_models, heldout_prompts, kl_to_reference, summarise
 from .ppo_training import PPOConfig, ppo, reward_hacking_demo, training_prompts
@@ -82,103 +82,106 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
+def _run(args, argv) -> int:
+    """One command of the parsed command line; returns the exit status."""
     from ..checkpoint import load_checkpoint, save_checkpoint
     from ..device import pick_device
-
-    args = build_parser().parse_args(argv)
 
     def dump(obj):
         print(json.dumps(obj, indent=2, default=str))
 
-    try:
-        device = pick_device(args.device)
-        torch.manual_seed(args.seed)
-        sft, tokenizer, sft_meta = load_checkpoint(args.sft, device=device)
-        if tokenizer is None:
-            raise ValueError(f"{args.sft} has no tokenizer.json")
-        command = "python -m course_lib.rlhf " + " ".join(sys.argv[1:] if argv is None else argv)
-        heldout = heldout_prompts()
+    # The settings first: a bad one is reported before any model is loaded.
+    rm_config = (RewardModelConfig(**from_flags(args, RM_FLAGS, "rm-"), seed=args.seed)
+                 if args.command in ("ppo", "hack") else None)
+    config = {"ppo": lambda: PPOConfig(**from_flags(args, PPO_FLAGS), seed=args.seed),
+              "dpo": lambda: DPOConfig(**from_flags(args, DPO_FLAGS), seed=args.seed),
+              "hack": lambda: PPOConfig(**from_flags(args, HACK_FLAGS + ("train_blocks",)), seed=args.seed),
+              "eval": lambda: None}[args.command]()
+    device = pick_device(args.device)
+    torch.manual_seed(args.seed)
+    sft, tokenizer, sft_meta = load_checkpoint(args.sft, device=device)
+    if tokenizer is None:
+        raise ValueError(f"{args.sft} has no tokenizer.json")
+    command = "python -m course_lib.rlhf " + " ".join(sys.argv[1:] if argv is None else argv)
+    heldout = heldout_prompts()
 
-        def get_rm():
-            if args.rm:
-                rm, _, meta = load_reward_model(args.rm, device=device)
-                return rm, {"loaded_from": args.rm, **meta.get("report", {})}
-            rm_config = RewardModelConfig(**from_flags(args, RM_FLAGS, "rm-"), seed=args.seed)
-            rm, report = build_reward_model(sft, tokenizer, rm_config)
-            if args.save_rm:
-                save_reward_model(args.save_rm, rm, tokenizer, meta={"sft": args.sft, "report": report})
-            print(f"reward model: held-out accuracy {report['heldout_accuracy']:.3f} ({report['seconds']} s)")
-            return rm, report
+    def get_rm():
+        if args.rm:
+            rm, _, meta = load_reward_model(args.rm, device=device)
+            return rm, {"loaded_from": args.rm, **meta.get("report", {})}
+        rm, report = build_reward_model(sft, tokenizer, rm_config)
+        if args.save_rm:
+            save_reward_model(args.save_rm, rm, tokenizer, meta={"sft": args.sft, "report": report})
+        print(f"reward model: held-out accuracy {report['heldout_accuracy']:.3f} ({report['seconds']} s)")
+        return rm, report
 
-        if args.command == "eval":
-            models = {Path(m).name: load_checkpoint(m, device=device)[0] for m in args.models}
-            t0 = time.perf_counter()
-            results = compare_models(models, sft, tokenizer, heldout, samples=args.eval_samples, seed=args.seed)
-            summary = summarise(results)
-            for name, model in models.items():
-                summary[name]["kl"] = round(kl_to_reference(model, sft, tokenizer, [r["prompt"] for r in heldout],
-                                                            seed=args.seed), 3)
-            dump({"evaluation": summary, "seconds": round(time.perf_counter() - t0, 1)})
-            return 0
-
-        if args.command == "hack":
-            rm, rm_report = get_rm()
-            t0 = time.perf_counter()
-            results = reward_hacking_demo(sft, rm, tokenizer, training_prompts(), kl_coefs=tuple(args.kl_coefs),
-                                          **from_flags(args, HACK_FLAGS + ("train_blocks",)), seed=args.seed)
-            report = {"reward_model": rm_report,
-                      "hacking": {str(k): {kk: vv for kk, vv in v.items() if kk != "log"} for k, v in results.items()},
-                      "seconds": round(time.perf_counter() - t0, 1), "command": command}
-            dump(report)
-            if args.json:
-                report["logs"] = {str(k): [{kk: vv for kk, vv in e.items() if kk != "samples"} for e in v["log"]]
-                                  for k, v in results.items()}
-                atomic_write_text(args.json, json.dumps(report, indent=1, default=str) + "\n")
-            return 0
-
-        policy = copy.deepcopy(sft)
+    if args.command == "eval":
+        models = {Path(m).name: load_checkpoint(m, device=device)[0] for m in args.models}
         t0 = time.perf_counter()
-        if args.command == "ppo":
-            rm, rm_report = get_rm()
-            cfg = PPOConfig(**from_flags(args, PPO_FLAGS), seed=args.seed)
-            t1 = time.perf_counter()
-            log = ppo(policy, sft, rm, tokenizer, training_prompts(), cfg)
-            train_report = {"reward_model": rm_report, "ppo": cfg.to_dict(),
-                            "ppo_seconds": round(time.perf_counter() - t1, 1),
-                            "ppo_cpu_seconds": log[-1]["cpu_seconds"],
-                            "log": _log_summary(log, ("step", "reward", "kl", "rater", "length", "seconds"))}
-        else:
-            settings = from_flags(args, DPO_FLAGS)
-            log = dpo(policy, sft, tokenizer, simulated_preferences("train"), DPOConfig(**settings, seed=args.seed))
-            train_report = {"dpo": settings,
-                            "dpo_seconds": round(time.perf_counter() - t0, 1),
-                            "dpo_cpu_seconds": log[-1]["cpu_seconds"],
-                            "log": _log_summary(log, ("step", "loss", "dpo_loss", "sft_loss", "accuracy",
-                                                      "margin", "chosen_logp", "rejected_logp", "seconds"))}
-        seconds = time.perf_counter() - t0
-        # The checkpoint stores float16 weights: evaluate exactly those, so the figures
-        # recorded with it are the shipped model's (a rounding changes which answers are drawn).
-        with torch.no_grad():
-            for p in policy.parameters():
-                p.copy_(p.half().float())
-        t2 = time.perf_counter()
-        results = compare_models({args.command: policy}, sft, tokenizer, heldout, samples=args.eval_samples,
-                                 seed=args.seed)
-        evaluation = summarise(results)
-        evaluation[args.command]["kl"] = round(kl_to_reference(policy, sft, tokenizer, [r["prompt"] for r in heldout],
-                                                               seed=args.seed), 3)
-        meta = {"kind": f"chat-{args.command}", "sft": str(args.sft), "seed": args.seed, **train_report,
-                "train_seconds": round(seconds, 1), "evaluation": evaluation,
-                "eval_seconds": round(time.perf_counter() - t2, 1), "device": str(device), "command": command}
-        save_checkpoint(args.out, policy.cpu(), tokenizer, meta=meta, dtype=torch.float16)
-        dump({k: v for k, v in meta.items() if k != "log"})
-        for prompt, answer in results[args.command]["examples"]:
-            print(f"{prompt!r} -> {answer!r}")
-    except (FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+        results = compare_models(models, sft, tokenizer, heldout, samples=args.eval_samples, seed=args.seed)
+        summary = summarise(results)
+        for name, model in models.items():
+            summary[name]["kl"] = round(kl_to_reference(model, sft, tokenizer, [r["prompt"] for r in heldout],
+                                                        seed=args.seed), 3)
+        dump({"evaluation": summary, "seconds": round(time.perf_counter() - t0, 1)})
+        return 0
+
+    if args.command == "hack":
+        rm, rm_report = get_rm()
+        t0 = time.perf_counter()
+        results = reward_hacking_demo(sft, rm, tokenizer, training_prompts(), kl_coefs=tuple(args.kl_coefs),
+                                      config=config)
+        report = {"reward_model": rm_report,
+                  "hacking": {str(k): {kk: vv for kk, vv in v.items() if kk != "log"} for k, v in results.items()},
+                  "seconds": round(time.perf_counter() - t0, 1), "command": command}
+        dump(report)
+        if args.json:
+            report["logs"] = {str(k): [{kk: vv for kk, vv in e.items() if kk != "samples"} for e in v["log"]]
+                              for k, v in results.items()}
+            atomic_write_text(args.json, json.dumps(report, indent=1, default=str) + "\n")
+        return 0
+
+    policy = copy.deepcopy(sft)
+    t0 = time.perf_counter()
+    if args.command == "ppo":
+        rm, rm_report = get_rm()
+        t1 = time.perf_counter()
+        log = ppo(policy, sft, rm, tokenizer, training_prompts(), config)
+        train_report = {"reward_model": rm_report, "ppo": config.to_dict(),
+                        "ppo_seconds": round(time.perf_counter() - t1, 1),
+                        "ppo_cpu_seconds": log[-1]["cpu_seconds"],
+                        "log": _log_summary(log, ("step", "reward", "kl", "rater", "length", "seconds"))}
+    else:
+        log = dpo(policy, sft, tokenizer, simulated_preferences("train"), config)
+        train_report = {"dpo": from_flags(args, DPO_FLAGS),
+                        "dpo_seconds": round(time.perf_counter() - t0, 1),
+                        "dpo_cpu_seconds": log[-1]["cpu_seconds"],
+                        "log": _log_summary(log, ("step", "loss", "dpo_loss", "sft_loss", "accuracy",
+                                                  "margin", "chosen_logp", "rejected_logp", "seconds"))}
+    seconds = time.perf_counter() - t0
+    # The checkpoint stores float16 weights: evaluate exactly those, so the figures
+    # recorded with it are the shipped model's (a rounding changes which answers are drawn).
+    with torch.no_grad():
+        for p in policy.parameters():
+            p.copy_(p.half().float())
+    t2 = time.perf_counter()
+    results = compare_models({args.command: policy}, sft, tokenizer, heldout, samples=args.eval_samples,
+                             seed=args.seed)
+    evaluation = summarise(results)
+    evaluation[args.command]["kl"] = round(kl_to_reference(policy, sft, tokenizer, [r["prompt"] for r in heldout],
+                                                           seed=args.seed), 3)
+    meta = {"kind": f"chat-{args.command}", "sft": str(args.sft), "seed": args.seed, **train_report,
+            "train_seconds": round(seconds, 1), "evaluation": evaluation,
+            "eval_seconds": round(time.perf_counter() - t2, 1), "device": str(device), "command": command}
+    save_checkpoint(args.out, policy.cpu(), tokenizer, meta=meta, dtype=torch.float16)
+    dump({k: v for k, v in meta.items() if k != "log"})
+    for prompt, answer in results[args.command]["examples"]:
+        print(f"{prompt!r} -> {answer!r}")
     return 0
+
+
+def main(argv=None) -> int:
+    return run_command(build_parser(), _run, argv)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ import random
 
 import torch
 
-from ..chat import END, answer_many, load_dialogues, pad_id, prompt_ids, sample_batch, special_id, stop_ids
+from ..chat import END, answer_many, load_dialogues, pad_id, prompt_ids, special_id, stop_ids
+from ..sampling import sample_batch
 from .rater import compare, is_correct, rate, words
 from .scoring import answer_logprob, pack
 

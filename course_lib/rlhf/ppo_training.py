@@ -24,8 +24,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .. import paths
-from ..chat import END, decode_answer, load_dialogues, pad_id, prompt_ids, sample_batch, special_id, stop_ids
+from ..chat import END, decode_answer, load_dialogues, pad_id, prompt_ids, special_id, stop_ids
 from ..finetune import RunLog
+from ..sampling import sample_batch
 from ..settings import Settings, _f, number, optional, whole
 from .rater import rate
 from .scoring import pack, token_logprobs, training_top_blocks
