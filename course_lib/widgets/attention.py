@@ -82,7 +82,6 @@ class AttentionExplorer(Explorer):
         self._cache_text = None
         self._quiet = False
         self._axes_drawn = {"single": None, "grid": None}  # which text's tokens the axes show
-        self._built = False
 
         wide = {"description_width": "initial"}
         self.text_box = W.Textarea(value=text, rows=2, placeholder="Type a text to look inside",
@@ -116,7 +115,6 @@ class AttentionExplorer(Explorer):
             self.grid_box,
         ], layout=W.Layout(width="100%", max_width="980px"))
         self.update(query=query)
-        self._built = True
 
     def _make_single(self):
         hover = "query (row) %{y}, key (column) %{x}<br>weight %{z:.3f}<extra></extra>"
@@ -279,25 +277,17 @@ class AttentionExplorer(Explorer):
             finally:
                 self._quiet = False
         if self.head == ALL:
-            new = self.grid_fig is None
-            if new:
+            if self.grid_fig is None:
                 self._make_grid()
             self.single_box.layout.display = "none"
             self.grid_box.layout.display = None
             self._draw_grid()
-            figures = [self.grid_fig]
         else:
-            new = self.fig is None
-            if new:
+            if self.fig is None:
                 self._make_single()
             self.grid_box.layout.display = "none"
             self.single_box.layout.display = None
             self._draw_single()
-            figures = [self.fig, self.row_fig]
-        if new and self._built:  # made after the explorer was built (maybe shown already): send it whole
-            for figure in figures:
-                figure.sync()
-                figure.redraw_when_shown()
         return True
 
     def _visible(self, pattern):

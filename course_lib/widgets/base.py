@@ -37,15 +37,12 @@ class Explorer:
 
     # -- display ---------------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs):
-        for figure in _figures(self.widget):
-            figure.sync()  # the browser builds the view from the figure as it is now
-            figure.redraw_when_shown()
         return self.widget._repr_mimebundle_(**kwargs)
 
     def display(self):
         from IPython.display import display
 
-        display(self)  # through _repr_mimebundle_, so the figures are sent as they are now
+        display(self)
 
     # -- messages ----------------------------------------------------------------------------
     @property
@@ -67,14 +64,6 @@ class Explorer:
             yield
         except (ValueError, TypeError) as e:
             self.show_message(str(e), "error")
-
-
-def _figures(widget):
-    """Every LiveFigure inside a widget tree."""
-    if hasattr(widget, "redraw_when_shown"):
-        yield widget
-    for child in getattr(widget, "children", ()):
-        yield from _figures(child)
 
 
 def snapshots(*explorers, include_plotlyjs=True):
