@@ -1,4 +1,4 @@
-"""What every exercise checker of lessons 03-11 promises (found by name: each
+"""What every exercise checker of lessons 03-12 promises (found by name: each
 `check_X` with its reference `X_solution`): it accepts the reference, says "not written
 yet" for an unfinished exercise, reports a crash without a traceback, and in the test
 suite's mode (COURSE_FILL_SOLUTIONS=1) checks the reference instead. The lesson files
@@ -11,7 +11,7 @@ from checker_helpers import unfinished, verdict
 
 pytestmark = pytest.mark.usefixtures("learner_mode")
 
-LESSONS = [importlib.import_module(f"course_lib.exercises.lesson{n:02d}") for n in range(3, 12)]
+LESSONS = [importlib.import_module(f"course_lib.exercises.lesson{n:02d}") for n in range(3, 13)]
 ALL_CHECKS = [(getattr(m, name), getattr(m, name[len("check_"):] + "_solution"))
               for m in LESSONS for name in sorted(dir(m))
               if name.startswith("check_") and hasattr(m, name[len("check_"):] + "_solution")]

@@ -14,6 +14,8 @@ _WHERE = {
     "TrainingDashboard": "dashboard",
     "ScaleCalculator": "scale_calc",
     "TokenViewer": "tokens",
+    "LogitLensExplorer": "logit_lens",
+    "NeuronBrowser": "neurons",
     "ChatWidget": "chat",
     "PreferenceWidget": "preference",
     "DescentExplorer": "descent",
