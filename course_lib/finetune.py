@@ -65,7 +65,8 @@ class RunLog:
         self.log = []
         self.tokens = 0
         self.stopped = False
-        self._last = {**dict.fromkeys(TRAINER_KEYS), "step": 0, "tokens": 0, "elapsed": 0.0}  # the latest step's
+        # The Trainer's event keys as of the latest step (none yet).
+        self._last = {**dict.fromkeys(TRAINER_KEYS), "step": 0, "tokens": 0, "elapsed": 0.0}
         self.t0, self.c0 = time.perf_counter(), time.process_time()
         self._step_t0 = self.t0
 
