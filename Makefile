@@ -21,8 +21,10 @@ setup: $(VENV)/.installed
 course: setup
 	$(BIN)/jupyter lab notebooks/
 
+# Class mode's template (class_mode/jupyter_data/voila/templates/course) is Voila's own without
+# the stylesheets Voila asks a CDN for: the page needs nothing from the internet.
 class-mode: setup
-	$(BIN)/voila class_mode/class_mode.ipynb --theme=light
+	JUPYTER_PATH=class_mode/jupyter_data $(BIN)/voila class_mode/class_mode.ipynb --theme=light --template=course
 
 # COURSE_FAST=1 shrinks the lessons' training; COURSE_FILL_SOLUTIONS=1 makes the exercise
 # checkers check the reference solutions; --nbval-lax runs every notebook in notebooks/.

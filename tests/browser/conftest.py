@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, OUTPUT_DIR, new_context, start_jupyterlab
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS, OUTPUT_DIR, REPO, new_context, start_jupyterlab, start_voila
 
 # The notebooks in tests/browser/notebooks/ are opened by the tests, not collected by nbval.
 collect_ignore_glob = ["notebooks/*", "jupyter_config/*"]
@@ -41,7 +41,7 @@ def browser(chromium_path):
     from playwright.sync_api import sync_playwright
 
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
-    for old in OUTPUT_DIR.glob("*.png"):  # the folder shows this run's screenshots only
+    for old in [*OUTPUT_DIR.glob("*.png"), *OUTPUT_DIR.glob("first-chart.txt")]:  # this run's only
         old.unlink()
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, timeout=60_000)
@@ -65,6 +65,17 @@ def page(browser):
 def jupyterlab(chromium_path):
     """A JupyterLab server on the repository root (test-only config); stopped at the end."""
     server, tmp = start_jupyterlab()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def voila(chromium_path):
+    """Voila serving class mode (what `make class-mode` runs); every page gets its own kernel."""
+    server, tmp = start_voila(REPO / "class_mode" / "class_mode.ipynb")
     try:
         yield server
     finally:

@@ -4,15 +4,14 @@ Starts `voila class_mode/class_mode.ipynb` (what `make class-mode` runs) on 127.
 free port, opens it in headless Chromium and checks: the tabs and the next-word chart
 appear; no source code and no error is on the page; typing a temperature into the
 slider's readout changes the bars; the Attention tab builds its explorer when opened and
-draws the heatmap. Screenshots: test-output/browser/class-mode-*.png.
+draws the heatmap; the buttons' icons (FontAwesome) come from this machine, and the page asks
+no other host for anything. Screenshots: test-output/browser/class-mode-*.png.
 """
-import shutil
-
 import pytest
 
 from browser_helpers import (
-    DRAW_TIMEOUT_S, REPO, ConsoleLog, bar_signature, new_context, screenshot, set_slider_by_readout,
-    shot_on_failure, start_voila, wait_until, wait_until_changed,
+    DRAW_TIMEOUT_S, REPO, ConsoleLog, assert_offline, bar_signature, new_context, record_first_chart, screenshot,
+    set_slider_by_readout, shot_on_failure, wait_until, wait_until_changed,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -20,15 +19,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 NOTEBOOK = REPO / "class_mode" / "class_mode.ipynb"
 PAGE_TIMEOUT_MS = 240_000  # Voila runs the notebook (imports, two models) before the tabs appear
 
-
-@pytest.fixture(scope="module")
-def voila(chromium_path):
-    server, tmp = start_voila(NOTEBOOK)
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+# An icon's font (FontAwesome draws it in ::before) and the FontAwesome fonts the page loaded.
+ICON_JS = """(root) => {
+  const icon = root.querySelector('button i.fa');
+  if (!icon) return null;
+  const before = getComputedStyle(icon, '::before');
+  const loaded = Array.from(document.fonts).filter(f => /awesome/i.test(f.family) && f.status === 'loaded');
+  return {family: before.fontFamily, content: before.content, loaded: loaded.map(f => f.family)};
+}"""
 
 
 def page_errors(page) -> list:
@@ -57,6 +55,7 @@ def test_class_mode_renders_and_reacts(browser, voila):
             bars = wait_until(page, lambda: bar_signature(tabs), PAGE_TIMEOUT_MS / 1000,
                               "class mode: the next-word chart has no bars")
             assert len(bars) >= 5, bars
+            record_first_chart(page, "Voila class mode, Next word tab")
 
             # No code on the page, no error.
             code = page.locator(".jp-CodeCell .jp-InputArea, .jp-CodeMirrorEditor, .cm-editor")
@@ -68,6 +67,13 @@ def test_class_mode_renders_and_reacts(browser, voila):
             for title in ("Next word", "Sampling", "Attention", "Embeddings", "Chat", "Preferences"):
                 assert any(title in t for t in titles), (title, titles)
             screenshot(page, "class-mode-next-word")
+
+            # The buttons' icons: FontAwesome, served by Voila itself (no CDN).
+            icon = wait_until(page, lambda: (lambda i: i if i and i["loaded"] else None)(tabs.evaluate(ICON_JS)),
+                              30, f"class mode: FontAwesome loaded for the buttons' icons ({tabs.evaluate(ICON_JS)})")
+            assert "awesome" in icon["family"].lower(), icon
+            assert icon["content"] not in ("none", "normal", '""'), icon
+            screenshot(tabs.locator("button:has(i.fa)").first, "class-mode-icon")
 
             # The temperature slider (typed into its readout) redraws the bars.
             slider = tabs.locator(".widget-slider").filter(
@@ -84,6 +90,7 @@ def test_class_mode_renders_and_reacts(browser, voila):
                 "class mode: the Attention tab shows no heatmap")
             assert not page_errors(page), page_errors(page)
             screenshot(page, "class-mode-attention")
+        assert_offline(context, "class mode")
     except Exception as e:
         raise AssertionError(f"{e}\n--- browser console ---\n{console.tail()}\n--- voila log ---\n"
                              f"{voila.log_tail(2000)}") from e

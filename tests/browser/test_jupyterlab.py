@@ -6,21 +6,20 @@ tests/browser/notebooks/explorers.ipynb, run all its cells and check: no cell sh
 error and every chart is drawn with its data; the next-word bar chart is drawn; the
 temperature slider, moved with the keyboard and by typing into its readout, changes the
 bars on screen; "sample" appends a token to the prompt; the attention heatmap is drawn
-and changes when another head is chosen; the chat widget answers a message.
+and changes when another head is chosen; the chat widget answers a message; no request
+went to another host.
 (test_lessons_in_lab.py runs lessons the same way.)
 
 Screenshots of every checked view go to test-output/browser/.
 """
 import re
-import warnings
-from pathlib import Path
 
 import pytest
 
 from browser_helpers import (
-    ANYWIDGET_DEADLINE_MS, DRAW_TIMEOUT_S, OUTPUT_DIR, RUN_TIMEOUT_MS, ConsoleLog, bar_signature, cell_problems,
-    close_notebook, new_context, open_in_lab, run_all_cells, screenshot, set_slider_by_readout, shot_on_failure,
-    wait_for_charts, wait_until, wait_until_changed,
+    DRAW_TIMEOUT_S, RUN_TIMEOUT_MS, ConsoleLog, assert_offline, bar_signature, cell_problems, close_notebook,
+    new_context, open_in_lab, record_first_chart, run_all_cells, screenshot, set_slider_by_readout,
+    shot_on_failure, wait_for_charts, wait_until, wait_until_changed,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -38,7 +37,7 @@ def explorers(browser, jupyterlab):
         with shot_on_failure(page, "lab-explorers-run"):
             open_in_lab(page, jupyterlab.url, EXPLORERS_NOTEBOOK)
             report = run_all_cells(page, RUN_TIMEOUT_MS)
-        yield {"page": page, "report": report, "console": console}
+        yield {"page": page, "report": report, "console": console, "context": context}
     finally:
         close_notebook(page)
         context.close()
@@ -64,6 +63,7 @@ def test_explorers_notebook_runs_without_errors(explorers):
     assert len(report) >= 4 and all(cell["execution_count"] for cell in report)
     with shot_on_failure(page, "lab-explorers-charts"):
         wait_for_charts(page, "explorers.ipynb")
+    record_first_chart(page, "JupyterLab, tests/browser/notebooks/explorers.ipynb")
     screenshot(page, "lab-explorers-notebook")
 
 
@@ -190,30 +190,8 @@ def test_chat_widget_answers_a_message(explorers):
 
 
 # ---------------------------------------------------------------------------------------------
-# How close this browser comes to anywidget's deadline (see browser_helpers.STRETCH_ANYWIDGET_...)
+# Offline: JupyterLab and the explorers asked no other host for anything
 # ---------------------------------------------------------------------------------------------
 
-def test_plotly_widget_code_loads_within_anywidgets_deadline(page):
-    """Plotly's FigureWidget code loads in this browser; warn when it takes longer than anywidget allows.
-
-    Each chart of the course evaluates this code once. Where that takes more than 2 s, a
-    learner's chart stays empty; the timing goes to test-output/browser/timings.txt.
-    """
-    import plotly
-
-    esm = (Path(plotly.__file__).parent / "package_data" / "widgetbundle.js").read_text(encoding="utf-8")
-    page.goto("about:blank")
-    ms = page.evaluate("""async (esm) => {
-        const t0 = performance.now();
-        const url = URL.createObjectURL(new Blob([esm], {type: 'text/javascript'}));
-        const mod = await import(url);
-        if (typeof mod.default !== 'function') throw new Error('no default export');
-        return performance.now() - t0;
-    }""", esm)
-    OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
-    (OUTPUT_DIR / "timings.txt").write_text(
-        f"plotly FigureWidget code ({len(esm) / 1e6:.1f} MB) loaded in {ms:.0f} ms; "
-        f"anywidget's deadline is {ANYWIDGET_DEADLINE_MS} ms\n", encoding="utf-8")
-    if ms > ANYWIDGET_DEADLINE_MS:
-        warnings.warn(f"plotly's widget code took {ms:.0f} ms to load in this browser, more than anywidget's "
-                      f"{ANYWIDGET_DEADLINE_MS} ms: on a machine like this a chart can stay empty", UserWarning)
+def test_explorers_need_no_internet(explorers):
+    assert_offline(explorers["context"], "JupyterLab running explorers.ipynb")
