@@ -335,6 +335,16 @@ def split(seq, val_fraction: float = 0.1):
     return seq[:n_train], seq[n_train:]
 
 
+def as_token_ids(ids, name="ids") -> torch.Tensor:
+    """A 1-D tensor of integer token ids on the CPU; ValueError names `name` otherwise."""
+    if not isinstance(ids, torch.Tensor):
+        ids = torch.as_tensor(ids, dtype=torch.long)
+    if ids.dim() != 1 or ids.is_floating_point():
+        raise ValueError(f"{name} must be a 1-D sequence of integer token ids, got shape {tuple(ids.shape)} "
+                         f"and dtype {ids.dtype}")
+    return ids.cpu()
+
+
 def get_batch(ids, batch_size: int, block_size: int, generator: torch.Generator | None = None,
               device=None):
     """Random training windows: x (B, T) and y = x shifted one step left, both long.
@@ -342,10 +352,7 @@ def get_batch(ids, batch_size: int, block_size: int, generator: torch.Generator 
     `ids` is a 1-D tensor of token ids (a list is accepted too). Window starts are drawn
     with `generator` (a CPU torch.Generator, for reproducible batches).
     """
-    if not isinstance(ids, torch.Tensor):
-        ids = torch.as_tensor(ids, dtype=torch.long)
-    if ids.dim() != 1:
-        raise ValueError(f"get_batch needs a 1-D sequence of token ids, got shape {tuple(ids.shape)}")
+    ids = as_token_ids(ids, "get_batch's ids")
     for name, value in (("batch_size", batch_size), ("block_size", block_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")

@@ -67,3 +67,16 @@ def teardown_distributed():
     dist = active_dist()
     if dist is not None:
         dist.destroy_process_group()
+
+
+def pick_dtype(name: str, device) -> torch.dtype:
+    """The training precision: 'auto' is bf16 on a CUDA GPU that has it (else fp16), fp32 elsewhere."""
+    device = torch.device(device)
+    if name == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    dtypes = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+    if name not in dtypes:
+        raise ValueError(f"dtype must be 'auto' or one of {sorted(dtypes)}, not {name!r}")
+    return dtypes[name]

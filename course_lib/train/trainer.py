@@ -1,244 +1,30 @@
-"""The training loop: show the model text, compare its guesses with the true next tokens,
-let backpropagation say how every weight should move, nudge them (AdamW), repeat.
-
-    >>> from course_lib.train import TrainConfig, Trainer
-    >>> config = TrainConfig.from_preset("shakespeare-char", max_steps=300)
-    >>> trainer = Trainer(config, train_ids, val_ids, tokenizer=tok, callbacks=[print])
-    >>> summary = trainer.fit()          # trainer.model is the trained GPT
-
-One optimiser step: draw `batch_size` random windows of `block_size` tokens (x, and y = x
-shifted by one), compute the mean cross-entropy of the model's predictions, backpropagate,
-clip the gradient, take an AdamW step with the learning rate of the schedule. With
-`grad_accum` > 1 the gradients of several such micro-batches are added up first.
-
-The same loop runs on a CPU, an Apple GPU (mps) or an NVIDIA GPU (bf16 autocast, TF32,
-fused AdamW, optional torch.compile), and under `torchrun` on several GPUs or machines
-(DistributedDataParallel: each process takes its own rows of one shared global batch).
-
-Command line (one JSON line per evaluation, then a JSON summary):
-
-    python -m course_lib.train --preset shakespeare-char --out runs/char
-    python -m course_lib.train --data my.txt --tokenizer char --preset tiny-char-fast \\
-        --target-val-loss 1.9 --out runs/mine
-    torchrun --nproc_per_node=8 -m course_lib.train --preset gpt2-small-shape --out runs/big
-"""
+"""The Trainer: the loop, evaluation, samples, and saving and resuming a run."""
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
-import json
 import math
-import os
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 import torch
 
-from .checkpoint import TRAIN_STATE_FILE, load_train_state, save_checkpoint, save_train_state
-from .data import encode_text, get_batch, load_corpus, load_text, split
-from .device import ALLOWED as DEVICES
-from .device import active_dist, pick_device, setup_distributed, teardown_distributed
-from .model import GPT, GPTConfig
-from .optim import lr_at, make_optimizer, set_lr
-from .sampling import generate
-from .scale import flops_per_token, mfu, peak_flops
-from .settings import add_flags
-from .tokenizer import KINDS as TOKENIZERS
-from .tokenizer import make_tokenizer
-
-MODEL_FIELDS = ("n_layer", "n_head", "n_embd", "block_size", "dropout", "bias")
-DTYPES = ("auto", "float32", "bfloat16", "float16")
-COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+from ..checkpoint import TRAIN_STATE_FILE, load_train_state, save_checkpoint, save_train_state
+from ..data import as_token_ids, get_batch
+from ..device import active_dist, pick_device, pick_dtype
+from ..model import GPT
+from ..optim import lr_at, make_optimizer, set_lr
+from ..sampling import generate
+from ..scale import flops_per_token, mfu, peak_flops
+from .config import MODEL_FIELDS, TrainConfig
 
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite: the run stopped and the last good checkpoint was kept."""
 
 
-def _f(default, help):  # a config field with its help text (shown by --help)
-    return field(default=default, metadata={"help": help})
-
-
-# ---------------------------------------------------------------------------------------
-# The run's settings
-# ---------------------------------------------------------------------------------------
-
-@dataclass
-class TrainConfig:
-    # data
-    tokenizer: str = _f("char", "'char' (one token per character) or 'bpe' (the course's trained BPE)")
-    # the model (the vocabulary size comes from the tokenizer)
-    n_layer: int = _f(4, "transformer blocks")
-    n_head: int = _f(4, "attention heads per block")
-    n_embd: int = _f(128, "width of every token's vector")
-    block_size: int = _f(64, "context length in tokens")
-    dropout: float = _f(0.0, "dropout while training (0 = off)")
-    bias: bool = _f(True, "biases in linear layers and layer norms")
-    # the optimiser
-    batch_size: int = _f(32, "sequences per micro-batch, per process")
-    grad_accum: int = _f(1, "micro-batches whose gradients are added before each step")
-    max_steps: int = _f(2000, "optimiser steps; the learning rate reaches min_lr here")
-    lr: float = _f(1e-3, "peak learning rate, reached after the warmup")
-    min_lr: float = _f(1e-4, "learning rate at the end of the cosine decay")
-    warmup_steps: int = _f(100, "steps of linear warmup")
-    weight_decay: float = _f(0.1, "AdamW weight decay, on matrices only")
-    beta1: float = _f(0.9, "AdamW beta1 (momentum)")
-    beta2: float = _f(0.99, "AdamW beta2")
-    grad_clip: float = _f(1.0, "clip the gradient's total norm to this (0 = off)")
-    # evaluation
-    eval_interval: int = _f(250, "evaluate every this many steps (0 = only at the end)")
-    eval_start: int = _f(0, "no evaluation before this step (except the final one)")
-    eval_batches: Optional[int] = _f(None, "batches per evaluation (None = the whole validation split)")
-    eval_batch_size: Optional[int] = _f(None, "sequences per evaluation batch (None = batch_size)")
-    target_val_loss: Optional[float] = _f(None, "stop as soon as the validation loss is at or below this")
-    # logging, samples, checkpoints
-    log_interval: int = _f(1, "report (and check) the training loss every this many steps")
-    sample_interval: int = _f(0, "write a text sample every this many steps (0 = never)")
-    sample_tokens: int = _f(200, "tokens per sample")
-    sample_prompt: str = _f("\n", "text the samples start from")
-    ckpt_interval: int = _f(0, "save a checkpoint every this many steps (0 = only at the end)")
-    out_dir: Optional[str] = _f(None, "folder for checkpoints (None = do not save)")
-    max_seconds: Optional[float] = _f(None, "stop after this much wall time (None = no limit)")
-    # the machine
-    device: str = _f("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
-    dtype: str = _f("auto", "auto (bf16 on CUDA when supported, else fp16; fp32 elsewhere), float32, bfloat16, float16")
-    compile: bool = _f(False, "torch.compile the model (worth it on a GPU for long runs)")
-    compile_mode: str = _f("default", "torch.compile mode: default, reduce-overhead, max-autotune, "
-                           "max-autotune-no-cudagraphs (with --compile)")
-    fused_loss: bool = _f(False, "output layer + loss in chunks, never holding the logits (saves GPU memory)")
-    num_threads: Optional[int] = _f(None, "CPU threads for torch (None = torch's default)")
-    seed: int = _f(1337, "random seed for the weights and the batches")
-
-    def __post_init__(self):
-        self.check()
-
-    def check(self) -> "TrainConfig":
-        """ValueError naming the setting, its value and what is allowed."""
-        def bad(name, allowed):
-            raise ValueError(f"{name} must be {allowed}, not {getattr(self, name)!r}")
-
-        def is_int(v):
-            return isinstance(v, int) and not isinstance(v, bool)
-
-        def is_num(v):
-            return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-        for name in ("n_layer", "n_head", "n_embd", "block_size", "batch_size", "grad_accum", "max_steps",
-                     "log_interval", "sample_tokens"):
-            if not is_int(getattr(self, name)) or getattr(self, name) < 1:
-                bad(name, "a whole number >= 1")
-        for name in ("warmup_steps", "eval_interval", "eval_start", "sample_interval", "ckpt_interval", "seed"):
-            if not is_int(getattr(self, name)) or getattr(self, name) < 0:
-                bad(name, "a whole number >= 0")
-        for name in ("eval_batches", "eval_batch_size", "num_threads"):
-            v = getattr(self, name)
-            if v is not None and (not is_int(v) or v < 1):
-                bad(name, "None or a whole number >= 1")
-        if not is_num(self.lr) or self.lr <= 0:
-            bad("lr", "a number > 0 (typical: 1e-4 to 1e-2)")
-        if not is_num(self.min_lr) or not 0 <= self.min_lr <= self.lr:
-            bad("min_lr", f"a number between 0 and lr ({self.lr})")
-        if not is_num(self.weight_decay) or self.weight_decay < 0:
-            bad("weight_decay", "a number >= 0")
-        for name in ("beta1", "beta2"):
-            if not is_num(getattr(self, name)) or not 0 <= getattr(self, name) < 1:
-                bad(name, "a number in [0, 1)")
-        if not is_num(self.grad_clip) or self.grad_clip < 0:
-            bad("grad_clip", "a number >= 0 (0 = no clipping)")
-        if not is_num(self.dropout) or not 0 <= self.dropout < 1:
-            bad("dropout", "a number in [0, 1)")
-        if self.target_val_loss is not None and (not is_num(self.target_val_loss) or self.target_val_loss <= 0):
-            bad("target_val_loss", "None or a number > 0")
-        if self.max_seconds is not None and (not is_num(self.max_seconds) or self.max_seconds <= 0):
-            bad("max_seconds", "None or a number of seconds > 0")
-        if self.tokenizer not in TOKENIZERS:
-            bad("tokenizer", f"one of {TOKENIZERS}")
-        if self.compile_mode not in COMPILE_MODES:
-            bad("compile_mode", f"one of {COMPILE_MODES}")
-        if self.dtype not in DTYPES:
-            bad("dtype", f"one of {DTYPES}")
-        if not isinstance(self.device, str) or self.device.split(":")[0] not in DEVICES:
-            bad("device", f"one of {DEVICES} (or 'cuda:N')")
-        if not isinstance(self.sample_prompt, str):
-            bad("sample_prompt", "text")
-        if self.n_embd % self.n_head:
-            raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
-        return self
-
-    @classmethod
-    def from_preset(cls, name: Optional[str] = None, **overrides) -> "TrainConfig":
-        """A preset's settings (see PRESETS), with any of them replaced by `overrides`."""
-        settings = dict(preset(name)) if name is not None else {}
-        unknown = set(overrides) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown TrainConfig settings {sorted(unknown)}; allowed: {field_names()}")
-        settings.update(overrides)
-        return cls(**settings)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    def model_config(self, vocab_size: int) -> GPTConfig:
-        return GPTConfig(vocab_size=vocab_size, **{k: getattr(self, k) for k in MODEL_FIELDS})
-
-    @property
-    def tokens_per_step(self) -> int:
-        """Tokens per optimiser step in one process (times the number of processes in total)."""
-        return self.batch_size * self.grad_accum * self.block_size
-
-
-def field_names() -> list:
-    return [f.name for f in dataclasses.fields(TrainConfig)]
-
-
-# Named settings; any of them can be overridden (TrainConfig.from_preset(name, lr=...) or CLI flags).
-PRESETS = {
-    # Character-level Shakespeare as fast as possible on a laptop CPU (val loss < 1.88 on
-    # tinyshakespeare): 2 blocks of width 128, contexts of 32 characters, 32 of them per step,
-    # a high learning rate that decays to the step budget, and one evaluation of the whole
-    # validation split, at the end (see bench/RESULTS.md).
-    "tiny-char-fast": dict(
-        tokenizer="char", n_layer=2, n_head=4, n_embd=128, block_size=32, dropout=0.0,
-        batch_size=32, grad_accum=1, max_steps=900, lr=6e-3, min_lr=6e-4, warmup_steps=50,
-        weight_decay=0.1, beta1=0.9, beta2=0.99, grad_clip=1.0,
-        eval_interval=0, eval_batch_size=512, log_interval=100,
-    ),
-    # The small character model the early lessons ship.
-    "shakespeare-char": dict(
-        tokenizer="char", n_layer=4, n_head=4, n_embd=192, block_size=128, dropout=0.1,
-        batch_size=32, grad_accum=1, max_steps=5000, lr=2e-3, min_lr=2e-4, warmup_steps=100,
-        weight_decay=0.1, beta1=0.9, beta2=0.99, grad_clip=1.0,
-        eval_interval=500, eval_batch_size=128, sample_interval=1000,
-    ),
-    # The word-piece (BPE) model the lessons ship.
-    "shakespeare-bpe": dict(
-        tokenizer="bpe", n_layer=6, n_head=8, n_embd=256, block_size=256, dropout=0.15,
-        batch_size=32, grad_accum=1, max_steps=6000, lr=1e-3, min_lr=1e-4, warmup_steps=200,
-        weight_decay=0.1, beta1=0.9, beta2=0.99, grad_clip=1.0,
-        eval_interval=500, eval_batch_size=64, sample_interval=1000,
-    ),
-    # GPT-2 small's shape (124M parameters with GPT-2's vocabulary), for the GPU check.
-    "gpt2-small-shape": dict(
-        tokenizer="bpe", n_layer=12, n_head=12, n_embd=768, block_size=1024, dropout=0.0,
-        batch_size=16, grad_accum=1, max_steps=5000, lr=6e-4, min_lr=6e-5, warmup_steps=200,
-        weight_decay=0.1, beta1=0.9, beta2=0.95, grad_clip=1.0,
-        eval_interval=500, eval_batches=20, eval_batch_size=16, log_interval=10, compile=True,
-    ),
-}
-
-
-def preset(name: str) -> dict:
-    """A copy of the named preset's settings; ValueError lists the names."""
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
-    return dict(PRESETS[name])
-
-
-# ---------------------------------------------------------------------------------------
 # The trainer
 # ---------------------------------------------------------------------------------------
 
@@ -275,8 +61,8 @@ class Trainer:
         self.out_dir = Path(cfg.out_dir) if cfg.out_dir else None
 
         # Data: token ids stay on the CPU; each batch travels to the device.
-        self.train_ids = _as_ids(train_ids, "train_ids")
-        self.val_ids = None if val_ids is None else _as_ids(val_ids, "val_ids")
+        self.train_ids = as_token_ids(train_ids, "train_ids")
+        self.val_ids = None if val_ids is None else as_token_ids(val_ids, "val_ids")
         if self.train_ids.numel() < cfg.block_size + 1:
             raise ValueError(f"train_ids has {self.train_ids.numel()} tokens; block_size={cfg.block_size} needs "
                              f"at least {cfg.block_size + 1}: use more text or a smaller block_size")
@@ -296,7 +82,7 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.model_config = model.config if model is not None else cfg.model_config(vocab_size)
         self.raw_model = (model if model is not None else GPT(self.model_config)).to(self.device)
-        self.dtype = _pick_dtype(cfg.dtype, self.device)
+        self.dtype = pick_dtype(cfg.dtype, self.device)
         if self.device.type == "cuda":
             torch.set_float32_matmul_precision("high")  # TF32 for whatever still runs in fp32
         use_autocast = self.dtype != torch.float32
@@ -660,116 +446,3 @@ class Trainer:
         self.summary = summary
         self.event("end", **summary)
         return summary
-
-
-def _as_ids(ids, name) -> torch.Tensor:
-    if not isinstance(ids, torch.Tensor):
-        ids = torch.as_tensor(ids, dtype=torch.long)
-    if ids.dim() != 1 or ids.is_floating_point():
-        raise ValueError(f"{name} must be a 1-D sequence of integer token ids, got shape {tuple(ids.shape)} "
-                         f"and dtype {ids.dtype}")
-    return ids.cpu()
-
-
-def _pick_dtype(name: str, device: torch.device) -> torch.dtype:
-    if name == "auto":
-        if device.type == "cuda":
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.float32
-    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
-
-
-# ---------------------------------------------------------------------------------------
-# One call from a notebook
-# ---------------------------------------------------------------------------------------
-
-def train(text: Optional[str] = None, tokenizer=None, preset: Optional[str] = None, callbacks=(), progress=True,
-          resume=False, val_fraction=0.1, **settings) -> Trainer:
-    """Tokenize `text` (default: the Shakespeare corpus), split it (the last val_fraction
-    validates), train, and return the Trainer (`.model`, `.summary`, `.history`).
-
-    tokenizer: a tokenizer object, or 'char'/'bpe' (default: the preset's). settings: any
-    TrainConfig field, e.g. max_steps=300, out_dir="runs/mine".
-    """
-    config = TrainConfig.from_preset(preset, **settings)
-    if text is None:
-        text = load_corpus()
-    if tokenizer is None or isinstance(tokenizer, str):
-        if isinstance(tokenizer, str):
-            config = dataclasses.replace(config, tokenizer=tokenizer).check()
-        tokenizer = make_tokenizer(config.tokenizer, text)
-    train_ids, val_ids = split(encode_text(tokenizer, text), val_fraction)
-    trainer = Trainer(config, train_ids, val_ids, tokenizer=tokenizer, callbacks=callbacks, progress=progress,
-                      resume=resume)
-    trainer.fit()
-    return trainer
-
-
-# ---------------------------------------------------------------------------------------
-# Command line
-# ---------------------------------------------------------------------------------------
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m course_lib.train",
-        description="Train the course's GPT. Prints one JSON line per evaluation and a JSON summary.",
-        epilog=f"Presets: {', '.join(PRESETS)}. Flags override the preset's settings.",
-    )
-    parser.add_argument("--data", help="a UTF-8 text file (default: the Shakespeare corpus)")
-    parser.add_argument("--tokenizer-file", help="a saved tokenizer JSON to use instead (for bpe: default "
-                        "data/tokenizer_bpe.json)")
-    parser.add_argument("--preset", help=f"named settings: {', '.join(PRESETS)}")
-    parser.add_argument("--out", required=True, help="folder for checkpoints and train_state.pt")
-    parser.add_argument("--resume", action="store_true", help="continue the run saved in --out exactly")
-    parser.add_argument("--val-fraction", type=float, default=0.1, help="the last part of the text that validates")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    # One flag per TrainConfig setting, default None: only the flags given override the preset.
-    add_flags(parser, TrainConfig, skip=("out_dir",), use_defaults=False,
-              choices={"tokenizer": TOKENIZERS, "dtype": DTYPES, "compile_mode": COMPILE_MODES})
-    return parser
-
-
-def config_from_args(args) -> TrainConfig:
-    overrides = {name: getattr(args, name) for name in field_names()
-                 if name != "out_dir" and getattr(args, name, None) is not None}
-    return TrainConfig.from_preset(args.preset, out_dir=args.out, **overrides)
-
-
-def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    rank = 0
-    try:
-        config = config_from_args(args)
-        rank, world, device = setup_distributed(config.device)
-        if world > 1 and device.type == "cpu" and config.num_threads is None:
-            local = int(os.environ.get("LOCAL_WORLD_SIZE", world))
-            config = dataclasses.replace(config, num_threads=max(1, (os.cpu_count() or 1) // local))
-        with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the JSON lines
-            text = load_text(args.data) if args.data else load_corpus()
-        tokenizer = make_tokenizer(config.tokenizer, text, args.tokenizer_file)
-        train_ids, val_ids = split(encode_text(tokenizer, text), args.val_fraction)
-
-        def print_evals(ev):
-            if ev["kind"] == "eval":
-                keys = ("step", "tokens", "elapsed", "train_loss", "val_loss", "tokens_per_s", "lr", "mfu")
-                print(json.dumps({"kind": "eval", **{k: ev[k] for k in keys}}), flush=True)
-
-        trainer = Trainer(config, train_ids, val_ids, tokenizer=tokenizer, callbacks=[print_evals],
-                          progress=not args.no_progress, resume=args.resume)
-        summary = trainer.fit()
-        if rank == 0:
-            print(json.dumps({"kind": "summary", **summary}), flush=True)
-        return 130 if summary["status"] == "interrupted" else 0
-    except TrainingDiverged as err:
-        if rank == 0:
-            print(f"error: {err}", file=sys.stderr)
-        return 1
-    except (ValueError, FileNotFoundError, ConnectionError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    finally:
-        teardown_distributed()
-
-
-if __name__ == "__main__":
-    sys.exit(main())
