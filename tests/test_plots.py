@@ -60,3 +60,14 @@ def test_descent_explorer_follows_its_sliders():
 
 def test_smooth_is_a_trailing_mean():
     assert plots.smooth([1, 2, 3, 4], k=2) == [1, 1.5, 2.5, 3.5]
+
+
+def test_plot_reward_hacking_draws_one_line_per_run_in_each_panel():
+    from course_lib import rlhf
+
+    run = rlhf.load_hacking_run()
+    styles = {coef: (f"kl_coef {coef}", "#000000") for coef in run["logs"]}
+    fig = plots.plot_reward_hacking(run, styles)
+    assert [len(ax.lines) for ax in fig.axes] == [len(run["logs"])] * 3
+    first_log = next(iter(run["logs"].values()))
+    assert list(fig.axes[2].lines[0].get_ydata()) == plots.smooth([e["kl"] for e in first_log])
