@@ -24,6 +24,16 @@ def python(code: str, *args) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def kill_repeatedly(code: str, path, times: int = 3, after: float = 0.3):
+    """Start `code` (which prints "ready" once set up) `times` times and SIGKILL it `after` s later."""
+    for _ in range(times):
+        p = python(code, path)
+        assert p.stdout.readline().strip() == "ready", p.stderr.read()
+        time.sleep(after)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+
+
 SAVE_LABELS = """
 import sys
 from course_lib import rlhf
@@ -59,12 +69,7 @@ while True:
 
 def test_a_writer_killed_mid_append_leaves_no_torn_line(tmp_path):
     path = tmp_path / "labels.jsonl"
-    for _ in range(3):
-        p = python(APPEND_FOREVER, path)
-        assert p.stdout.readline().strip() == "ready"
-        time.sleep(0.4)
-        p.send_signal(signal.SIGKILL)
-        p.wait()
+    kill_repeatedly(APPEND_FOREVER, path, after=0.4)
     append_line_atomic(path, '{"n": "after"}')
     lines = path.read_bytes().split(b"\n")
     assert lines[-1] == b""  # the file ends with a newline
@@ -93,12 +98,7 @@ while True:
 
 def test_temporary_files_of_killed_writers_are_cleaned_up(tmp_path):
     target = tmp_path / "model.safetensors"
-    for _ in range(3):
-        p = python(WRITE_FOREVER, target)
-        assert p.stdout.readline().strip() == "ready"
-        time.sleep(0.3)
-        p.send_signal(signal.SIGKILL)
-        p.wait()
+    kill_repeatedly(WRITE_FOREVER, target)
     atomic_write_bytes(target, b"new")  # the next write removes what killed writers left
     assert sorted(f.name for f in tmp_path.iterdir()) == ["model.safetensors"]
     assert target.read_bytes() == b"new"
