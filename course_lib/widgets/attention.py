@@ -293,10 +293,10 @@ class AttentionExplorer(Explorer):
     def _visible(self, pattern):
         """The weights of the cells a token may see, flat, in the order of self._rows/_cols.
 
-        Plain lists, not numpy arrays: JupyterLab loses a figure's full state when it
-        carries binary arrays, so everything the figures hold is JSON.
+        Plain lists of short numbers: the figure's state is JSON, and a float32 weight rounded
+        in float32 still prints with 17 digits (0.12339999973773956), three times the text.
         """
-        return pattern[self._rows, self._cols].round(4).tolist()
+        return pattern[self._rows, self._cols].astype(np.float64).round(4).tolist()
 
     def _set_axes(self, fig, heats, labels=True):
         """Positions of the cells, and the tokens as tick labels."""
@@ -345,7 +345,7 @@ class AttentionExplorer(Explorer):
             else:
                 bars.x = list(range(q + 1))
                 self._set(self.row_fig.layout.xaxis, "showticklabels", True)
-                bars.y = self.pattern[q, : q + 1].round(4).tolist()
+                bars.y = self.pattern[q, : q + 1].astype(np.float64).round(4).tolist()
                 xaxis = self.row_fig.layout.xaxis
                 self._set(xaxis, "tickmode", "array")
                 self._set(xaxis, "tickvals", list(range(q + 1)))
