@@ -30,3 +30,18 @@ def test_smoke_run_measures_every_variant(tmp_path):
     assert set(result["variants"]) == {"base", "fused+nobias"}
     assert result["variants"]["fused+nobias"]["settings"] == {"fused_loss": True, "bias": False}
     assert all(r["tokens_per_s"] > 0 for r in result["variants"].values())
+
+
+def test_the_gpu_session_script_parses_and_its_commands_exist():
+    script = REPO / "scripts" / "gpu_session.sh"
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    text = script.read_text()
+    for module in ("course_lib.chat sft", "course_lib.rlhf ppo", "course_lib.rlhf dpo", "course_lib.train"):
+        assert module in text
+    # every flag the script passes to the course's commands is one they accept
+    for cmd, flags in (("course_lib.chat", ["sft", "--base", "--steps", "--out", "--device"]),
+                       ("course_lib.rlhf", ["ppo", "--sft", "--steps", "--rm-steps", "--out", "--save-rm", "--device"]),
+                       ("course_lib.rlhf", ["dpo", "--sft", "--steps", "--out", "--device"])):
+        helptext = subprocess.run([sys.executable, "-m", cmd, flags[0], "--help"], cwd=REPO, capture_output=True,
+                                  text=True).stdout
+        assert all(f in helptext for f in flags[1:]), (cmd, flags)
