@@ -12,7 +12,7 @@ predictable only by copying, the first not at all.
 """
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -127,7 +127,8 @@ def train_induction(config: InductionConfig = None, callback=None) -> InductionR
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a model this small runs fastest on one thread (no waiting between threads)
     try:
-        return _train(c, callback)
+        with torch.enable_grad():  # lessons may have switched gradients off
+            return _train(c, callback)
     finally:
         torch.set_num_threads(threads)
 
@@ -178,5 +179,10 @@ def jump_step(history: list, threshold: float = None) -> int:
     return next((e["step"] for e in history if e["second_copy_loss"] < threshold), None)
 
 
-def config_dict(config: InductionConfig) -> dict:
-    return asdict(config)
+def flat_until(history: list, drop: float = 0.25) -> int:
+    """The last measured step at which the second-copy loss was still within `drop` nats of
+    where it started: how long the plateau lasted."""
+    start = history[0]["second_copy_loss"]
+    flat = [e["step"] for e in history if e["second_copy_loss"] >= start - drop]
+    below = next((e["step"] for e in history if e["second_copy_loss"] < start - drop), None)
+    return max((s for s in flat if below is None or s < below), default=history[0]["step"])

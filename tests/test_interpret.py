@@ -176,18 +176,20 @@ def test_induction_scores_of_a_perfect_induction_pattern():
 
 
 def test_induction_training_reaches_a_low_second_copy_loss():
-    """With this fixed seed the small model learns to copy: the second copy's loss falls
-    from a blind guess (ln 64 = 4.16 nats) to under 1 nat, the first copy's does not, and a
-    head of layer 1 becomes an induction head. Ablating layer 1's attention undoes it."""
+    """With this fixed seed the small model learns to copy: by step 600 the second copy's loss
+    has fallen from a blind guess (ln 64 = 4.16 nats) to under 2 nats, the first copy's has not,
+    and block 1's heads have become induction heads. Switching off block 1's attention undoes it."""
     seen = []
-    run = induction.train_induction(induction.InductionConfig(steps=800, eval_every=200), callback=seen.append)
+    run = induction.train_induction(induction.InductionConfig(steps=600, eval_every=150), callback=seen.append)
     start, end = run.history[0], run.history[-1]
-    assert len(seen) == len(run.history) == 5
-    assert start["second_copy_loss"] > 4.0 and end["second_copy_loss"] < 1.0
-    assert end["first_copy_loss"] > 3.5
-    assert max(end["scores"][1]) > 0.5 and max(start["scores"][1]) < 0.1
+    assert len(seen) == len(run.history) == 5 and end["step"] == 600
+    assert start["second_copy_loss"] > 4.0 and end["second_copy_loss"] < 2.0
+    assert end["first_copy_loss"] > 4.0
+    assert max(end["scores"][1]) > 0.4 and max(start["scores"][1]) < 0.1
+    assert max(end["scores"][0]) < 0.1  # the copying happens in block 1
+    assert induction.flat_until(run.history) >= 150  # it sat on the plateau first
     cut = induction.copy_losses(run.model, run.eval_idx, run.config.length, ablate_attn=[1])
-    assert cut["second"] > 3.0
+    assert cut["second"] > 4.0
 
 
 def test_copying_on_a_text_read_twice(model, windows):
