@@ -70,6 +70,19 @@ def _test_lens(fn):
                     hint="for every vector (the last dimension) of every layer: subtract its mean, divide by "
                          "sqrt(variance + eps), multiply by weight, add bias; then multiply by the unembedding "
                          "(V, C), transposed.")
+    # On a real (small, random) GPT, against the library's lens.
+    from ..interpret import lens_logits
+    from ..model import GPT, GPTConfig
+
+    with torch.random.fork_rng():  # the same small model every time, without touching the lesson's seed
+        torch.manual_seed(0)
+        model = GPT(GPTConfig(vocab_size=17, block_size=8, n_layer=3, n_head=2, n_embd=16)).eval()
+    idx = torch.randint(17, (2, 8), generator=torch.Generator().manual_seed(1))
+    tr = model.trace(idx)
+    with torch.no_grad():
+        got = fn(tr.resid_post, model.ln_f.weight, model.ln_f.bias, model.lm_head.weight)
+    compare_tensors("lens on a GPT's trace", got, lens_logits(model, idx), atol=1e-4,
+                    hint="it should give course_lib.interpret.lens_logits on a real model's residual streams.")
 
 
 def check_lens(lens) -> bool:
