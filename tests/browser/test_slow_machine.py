@@ -34,8 +34,13 @@ SLIDER_ORDER = ("temperature", "neighbours", "learning rate", "operations", "sta
 def slow_page(browser):
     context = new_context(browser)
     page = context.new_page()
-    throttle_cpu(page)
+    page.cdp = throttle_cpu(page)
     return context, page, ConsoleLog(page)
+
+
+def full_speed(page):
+    """Back to the real CPU once the checks are done: screenshots are not what is tested."""
+    page.cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
 
 
 def charts_with_data(page, root, what, timeout_s=CHART_TIMEOUT_S):
@@ -116,6 +121,7 @@ def test_lesson_charts_on_a_slow_laptop(name, browser, jupyterlab):
                 moved.append(slider_changes_chart(page, output, f"{name}, explorer {i + 1}"))
                 charts_with_data(page, output, f"{name}, explorer {i + 1} after its slider moved")
             no_widget_errors(console, name)
+        full_speed(page)
         screenshot(page, f"slow-{stem}")
         charts = page.locator(".jp-OutputArea-output:has(.js-plotly-plot)")
         for i in range(min(charts.count(), 8)):
