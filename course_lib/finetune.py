@@ -28,12 +28,29 @@ from .optim import lr_at, set_lr
 TRAINER_KEYS = ("step", "tokens", "elapsed", "train_loss", "val_loss", "tokens_per_s", "lr", "mfu")
 
 
-def optimizer_step(optimizer, loss: torch.Tensor, model, clip: float = 1.0) -> None:
+def diverged(what: str, value, step: int, lr) -> Exception:
+    """The error a fine-tuning loop stops with when its loss (or gradient) is not finite:
+    course_lib.train.TrainingDiverged, naming the step and suggesting a smaller lr."""
+    from .train import TrainingDiverged
+
+    return TrainingDiverged(f"{what} diverged at step {step}: the loss became {value}. The model is kept as it was "
+                            f"before this step. Try a smaller learning rate (lr={lr}).")
+
+
+def optimizer_step(optimizer, loss: torch.Tensor, model, clip: float = 1.0, what: str = "training",
+                   step: int | None = None, lr=None, parameters=None) -> None:
     """One update: clear the old gradients, backpropagate `loss`, clip the gradient's total
-    norm to `clip`, step."""
+    norm to `clip`, step. A NaN or infinite loss or gradient stops the run (TrainingDiverged,
+    naming `what`, the `step` (1-based) and the `lr` setting) before the weights change.
+    parameters: what the gradient clipping sees (default: all of the model's)."""
+    if not torch.isfinite(loss.detach()).all():
+        raise diverged(what, loss.item(), step, lr)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+    norm = torch.nn.utils.clip_grad_norm_(model.parameters() if parameters is None else parameters, clip)
+    if not torch.isfinite(norm):
+        optimizer.zero_grad(set_to_none=True)
+        raise diverged(what, f"{loss.item()} with a gradient of norm {norm.item()}", step, lr)
     optimizer.step()
 
 
@@ -59,6 +76,8 @@ class RunLog:
     def __init__(self, desc: str, steps: int, progress: bool = True, callback=None, show=None):
         from tqdm.auto import tqdm
 
+        if callback is not None and not callable(callback):
+            raise ValueError(f"callback must be a function that takes an event dict (or None), not {callback!r}")
         self.bar = tqdm(total=steps, desc=desc, disable=not progress)
         self.callback = callback
         self.show = dict(show or {"loss": "loss"})

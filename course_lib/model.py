@@ -22,6 +22,9 @@ import torch.nn.functional as F
 from .fused_loss import linear_cross_entropy
 
 
+MAX_PARAMS = 20_000_000_000  # far above any model of the course (GPT-2 small: 124M); guards against typos
+
+
 @dataclass
 class GPTConfig:
     vocab_size: int = 2048  # how many different tokens the model knows
@@ -35,8 +38,18 @@ class GPTConfig:
     def __post_init__(self):
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"GPTConfig.{name} must be a positive integer, not {value!r}")
+        if not isinstance(self.dropout, (int, float)) or isinstance(self.dropout, bool):
+            raise ValueError(f"dropout must be a number in [0, 1), not {self.dropout!r}")
+        if not isinstance(self.bias, bool):
+            raise ValueError(f"GPTConfig.bias must be True or False, not {self.bias!r}")
+        params = self.approx_params()
+        if params > MAX_PARAMS:  # refused before anything is allocated
+            raise ValueError(
+                f"this GPTConfig would have about {params:,} weights ({params * 4 / 1e9:,.0f} GB in float32); "
+                f"the course builds at most MAX_PARAMS = {MAX_PARAMS:,}. Check vocab_size, block_size, n_layer "
+                "and n_embd")
         if self.n_embd % self.n_head:
             raise ValueError(
                 f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head}): "
@@ -45,11 +58,18 @@ class GPTConfig:
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), not {self.dropout}")
 
+    def approx_params(self) -> int:
+        """Weights of the model this config builds (embeddings, blocks, final norm), from the shape alone."""
+        C = self.n_embd
+        return (self.vocab_size + self.block_size) * C + self.n_layer * (12 * C * C + 13 * C) + 2 * C
+
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "GPTConfig":
+        if not isinstance(d, dict):
+            raise ValueError(f"GPTConfig.from_dict takes a dict of its fields, not {type(d).__name__}")
         known = set(cls.__dataclass_fields__)
         unknown = set(d) - known
         if unknown:

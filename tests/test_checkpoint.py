@@ -44,6 +44,9 @@ def test_a_checkpoint_for_another_model_is_refused(tmp_path, tiny_model):
     config = json.loads((tmp_path / "ck" / "config.json").read_text())
     config["model"]["n_embd"] = 64
     (tmp_path / "ck" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="config.json does not match .*manifest.json"):
+        load_checkpoint(tmp_path / "ck")  # the manifest saw the edit
+    (tmp_path / "ck" / "manifest.json").unlink()  # as the message suggests: load the files as they are
     with pytest.raises(ValueError, match="different model"):
         load_checkpoint(tmp_path / "ck")
 
@@ -57,6 +60,9 @@ def test_missing_and_damaged_files(tmp_path, tiny_model):
     save_checkpoint(tmp_path / "ck", tiny_model)
     path = tmp_path / "ck" / "model.safetensors"
     path.write_bytes(path.read_bytes()[:100])  # a run killed while copying
+    with pytest.raises(ValueError, match="model.safetensors does not match .*or is damaged"):
+        load_checkpoint(tmp_path / "ck")
+    (tmp_path / "ck" / "manifest.json").unlink()
     with pytest.raises(ValueError, match="not a readable safetensors file"):
         load_checkpoint(tmp_path / "ck")
     with pytest.raises(FileNotFoundError, match="no shipped model called"):

@@ -1,6 +1,7 @@
 """The training loop: CLI, resume after SIGKILL, divergence, torchrun, optimiser details."""
 import json
 import math
+import re
 import os
 import shutil
 import signal
@@ -78,10 +79,10 @@ def data():
     return tok, ids[:n], ids[n:]
 
 
-def make_trainer(data, callbacks=(), **settings):
+def make_trainer(data, callbacks=(), resume=False, overwrite=False, **settings):
     tok, train_ids, val_ids = data
     return Trainer(TrainConfig(**{**TINY, **settings}), train_ids, val_ids, tokenizer=tok, callbacks=callbacks,
-                   progress=False)
+                   progress=False, resume=resume, overwrite=overwrite)
 
 
 def weights(directory):
@@ -185,9 +186,9 @@ def test_resume_after_sigkill_gives_the_same_weights(text_file, tmp_path):
 def test_resume_with_a_different_model_is_a_clear_error(data, tmp_path):
     make_trainer(data, out_dir=str(tmp_path), max_steps=3).fit()
     with pytest.raises(ValueError, match=r"different model \(n_embd 32 -> 48\)"):
-        make_trainer(data, out_dir=str(tmp_path), n_embd=48, max_steps=6).load_state()
-    trainer = make_trainer(data, out_dir=str(tmp_path), max_steps=6)  # same model, longer: fine
-    assert trainer.load_state() and trainer.step == 3
+        make_trainer(data, out_dir=str(tmp_path), n_embd=48, max_steps=6, resume=True)
+    trainer = make_trainer(data, out_dir=str(tmp_path), max_steps=6, resume=True)  # same model, longer: fine
+    assert trainer.step == 3
     assert trainer.fit()["steps"] == 6
 
 
@@ -376,3 +377,43 @@ def test_presets_are_valid_configs():
     assert (big.n_layer, big.n_head, big.n_embd, big.block_size, big.batch_size) == (12, 12, 768, 1024, 4)
     with pytest.raises(ValueError, match="unknown TrainConfig settings"):
         TrainConfig.from_preset("tiny-char-fast", learning_rate=1.0)
+
+
+# --- the output folder is checked before the first step -------------------------------------
+
+@pytest.mark.parametrize("where, message", [
+    ("/proc/no-such-folder", "cannot be created or written"),
+    ("", "--out is empty"),
+    ("afile", "is a file, not a folder"),
+    ("others", "holds files that are not a checkpoint's \\(notes.txt\\)"),
+    ("run", "already holds a training run: --resume continues it, --overwrite replaces it"),
+])
+def test_an_output_folder_that_cannot_take_the_run_is_refused_before_training(text_file, tmp_path, where, message):
+    (tmp_path / "afile").write_text("mine")
+    (tmp_path / "others").mkdir()
+    (tmp_path / "others" / "notes.txt").write_text("mine")
+    args = ["--data", text_file, *flags(**dict(TINY, max_steps=3))]
+    cli(*args, "--out", tmp_path / "run")
+    out = where if where.startswith("/") or not where else tmp_path / where
+    result = cli(*args, "--out", out, check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert re.search("error: " + ("--out " if where else "") + ".*" + message, result.stderr), result.stderr
+    assert json_lines(result.stdout) == []  # not one step was trained
+    assert (tmp_path / "afile").read_text() == "mine" and (tmp_path / "others" / "notes.txt").read_text() == "mine"
+
+
+def test_an_existing_run_is_resumed_or_replaced_only_when_asked(text_file, tmp_path, data):
+    args = ["--data", text_file, *flags(**dict(TINY, max_steps=3))]
+    run = tmp_path / "run"
+    cli(*args, "--out", run)
+    assert json_lines(cli(*args, "--out", run, "--overwrite").stdout)[-1]["steps"] == 3
+    more = ["--data", text_file, *flags(**dict(TINY, max_steps=5))]
+    assert json_lines(cli(*more, "--out", run, "--resume").stdout)[-1]["steps"] == 5
+    for folder, message in ((tmp_path / "afile", "is a file"), (run, r"already holds a training run: resume=True")):
+        (tmp_path / "afile").write_text("mine")
+        with pytest.raises(ValueError, match=message):
+            make_trainer(data, out_dir=str(folder))
+    with pytest.raises(ValueError, match="out_dir is empty"):
+        make_trainer(data, out_dir="")
+    assert make_trainer(data, out_dir=run, overwrite=True).out_dir == run  # a Path is fine too
+    assert make_trainer(data, out_dir=None).out_dir is None  # None: nothing is saved

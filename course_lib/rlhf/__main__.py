@@ -15,6 +15,7 @@ import argparse
 import copy
 import dataclasses
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -84,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _run(args, argv) -> int:
     """One command of the parsed command line; returns the exit status."""
-    from ..checkpoint import load_checkpoint, save_checkpoint
+    from ..checkpoint import check_output_file, check_output_folder, load_checkpoint, save_checkpoint
     from ..device import pick_device
 
     def dump(obj):
@@ -97,6 +98,19 @@ def _run(args, argv) -> int:
               "dpo": lambda: DPOConfig(**from_flags(args, DPO_FLAGS), seed=args.seed),
               "hack": lambda: PPOConfig(**from_flags(args, HACK_FLAGS + ("train_blocks",)), seed=args.seed),
               "eval": lambda: None}[args.command]()
+    if args.seed < 0:
+        raise ValueError(f"--seed must be a whole number >= 0, not {args.seed}")
+    if args.eval_samples < 1:
+        raise ValueError(f"--eval-samples must be a whole number >= 1, not {args.eval_samples}")
+    if args.command == "hack" and not all(math.isfinite(k) and k >= 0 for k in args.kl_coefs):
+        raise ValueError(f"--kl-coefs must be numbers >= 0, not {args.kl_coefs}")
+    # Where the results go, before anything trains: a finished run must not fail on saving.
+    if getattr(args, "out", None) is not None:
+        check_output_folder(args.out, flag="--out", replace_checkpoint=True)
+    if getattr(args, "save_rm", None) is not None:
+        check_output_folder(args.save_rm, flag="--save-rm", replace_checkpoint=True)
+    if getattr(args, "json", None) is not None:
+        check_output_file(args.json, "--json")
     device = pick_device(args.device)
     torch.manual_seed(args.seed)
     sft, tokenizer, sft_meta = load_checkpoint(args.sft, device=device)

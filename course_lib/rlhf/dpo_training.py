@@ -91,7 +91,7 @@ def dpo(policy, reference, tokenizer, pairs: list, config: DPOConfig | None = No
                 preference_loss, margin = dpo_loss(logp[:n], logp[n:], ref[:n], ref[n:], cfg.beta)
                 sft_loss = (-logp[:n] / mask[:n].sum(-1)).mean()  # cross-entropy per token of the chosen answers
                 loss = preference_loss + cfg.sft_weight * sft_loss
-                optimizer_step(optimizer, loss, policy)
+                optimizer_step(optimizer, loss, policy, what="DPO", step=step + 1, lr=cfg.lr)
                 entry = {"loss": loss.item(), "dpo_loss": preference_loss.item(), "sft_loss": sft_loss.item(),
                          "accuracy": float((margin > 0).float().mean()), "margin": margin.mean().item(),
                          "chosen_logp": logp[:n].mean().item(), "rejected_logp": logp[n:].mean().item()}

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from .. import paths
 from ..chat import END, decode_answer, load_dialogues, pad_id, prompt_ids, special_id, stop_ids
-from ..finetune import RunLog
+from ..finetune import RunLog, optimizer_step
 from ..sampling import sample_batch
 from ..settings import Settings, _f, number, optional, whole
 from .rater import rate
@@ -203,11 +203,9 @@ def ppo(policy, reference, reward_model, tokenizer, prompts: list, config: PPOCo
                     v_old, R = values.to(device), returns.to(device)
                     v_clipped = v_old + (new_values - v_old).clamp(-cfg.value_clip, cfg.value_clip)
                     v_loss = 0.5 * (torch.max((new_values - R) ** 2, (v_clipped - R) ** 2) * m).sum() / m.sum()
-                    optimizer.zero_grad(set_to_none=True)
                     value_opt.zero_grad(set_to_none=True)
-                    (pg_loss + v_loss).backward()
-                    torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
-                    optimizer.step()
+                    # (clears the policy's gradients; stops before the weights change on a NaN)
+                    optimizer_step(optimizer, pg_loss + v_loss, policy, what="PPO", step=step + 1, lr=cfg.lr)
                     value_opt.step()
                 policy.eval()
                 texts = [decode_answer(tokenizer, a) for a in answers]

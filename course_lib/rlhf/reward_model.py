@@ -130,7 +130,7 @@ def train_reward_model(rm: RewardModel, tokenizer, pairs: list, config: RewardMo
                 lr = scheduled_lr(optimizer, step, cfg.steps, cfg.lr)
                 rc, rr, tokens = _pair_rewards(rm, tokenizer, [pairs[i] for i in batch])
                 loss = bradley_terry_loss(rc, rr)
-                optimizer_step(optimizer, loss, rm)
+                optimizer_step(optimizer, loss, rm, what="the reward model", step=step + 1, lr=cfg.lr)
                 values = {"loss": loss.item(), "accuracy": float((rc > rr).float().mean())}
                 if not run.record(values, train_loss=values["loss"], tokens=tokens, lr=lr):
                     break
@@ -163,13 +163,16 @@ def save_reward_model(directory, rm: RewardModel, tokenizer=None, meta=None) -> 
     """A checkpoint folder for the transformer plus reward_head.safetensors for the head."""
     from safetensors.torch import save as save_safetensors_bytes
 
-    from ..checkpoint import save_checkpoint
-    from ..fileio import atomic_write_bytes
+    from ..checkpoint import non_finite_tensors, save_checkpoint
 
     directory = Path(directory)
-    save_checkpoint(directory, rm.gpt, tokenizer, meta={"kind": "reward-model", **(meta or {})})
     head = {k: v.detach().cpu().contiguous() for k, v in rm.head.state_dict().items()}
-    atomic_write_bytes(directory / "reward_head.safetensors", save_safetensors_bytes(head))
+    bad = non_finite_tensors(head.items())
+    if bad:
+        raise ValueError(f"not saving {directory}: the reward head's {bad} hold NaN or infinite values")
+    # One set with the transformer's files: a kill while saving never pairs an old head with new weights.
+    save_checkpoint(directory, rm.gpt, tokenizer, meta={"kind": "reward-model", **(meta or {})},
+                    extra_files={"reward_head.safetensors": save_safetensors_bytes(head)})
     return directory
 
 
@@ -178,12 +181,17 @@ def load_reward_model(directory, device="cpu") -> tuple:
     from safetensors.torch import load as load_safetensors_bytes
 
     from ..checkpoint import load_checkpoint
+    from ..fileset import checked_path
 
     directory = Path(directory)
-    head_path = directory / "reward_head.safetensors"
+    head_path = checked_path(directory, "reward_head.safetensors")
     if not head_path.exists():
         raise FileNotFoundError(f"{head_path} is missing: {directory} is not a reward model folder")
     gpt, tokenizer, meta = load_checkpoint(directory, device=device)
     rm = RewardModel(gpt, copy_model=False)
-    rm.head.load_state_dict(load_safetensors_bytes(head_path.read_bytes()))
+    try:
+        head = load_safetensors_bytes(head_path.read_bytes())
+        rm.head.load_state_dict(head)
+    except Exception as e:  # truncated, foreign or of another width
+        raise ValueError(f"{head_path} is not a reward head for this model ({str(e)[:160]})") from e
     return rm.to(device).eval(), tokenizer, meta

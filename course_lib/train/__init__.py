@@ -42,12 +42,13 @@ __all__ = ["COMPILE_MODES", "DTYPES", "MODEL_FIELDS", "PRESETS", "TOKENIZERS", "
 # ---------------------------------------------------------------------------------------
 
 def train(text: str | None = None, tokenizer=None, preset: str | None = None, callbacks=(), progress=True,
-          resume=False, val_fraction=0.1, **settings) -> Trainer:
+          resume=False, val_fraction=0.1, overwrite=False, **settings) -> Trainer:
     """Tokenize `text` (default: the Shakespeare corpus), split it (the last val_fraction
     validates), train, and return the Trainer (`.model`, `.summary`, `.history`).
 
     tokenizer: a tokenizer object, or 'char'/'bpe' (default: the preset's). settings: any
-    TrainConfig field, e.g. max_steps=300, out_dir="runs/mine".
+    TrainConfig field, e.g. max_steps=300, out_dir="runs/mine" (a folder that already holds a
+    run needs resume=True to continue it or overwrite=True to replace it).
     """
     config = TrainConfig.from_preset(preset, **settings)
     if text is None:
@@ -58,6 +59,6 @@ def train(text: str | None = None, tokenizer=None, preset: str | None = None, ca
         tokenizer = make_tokenizer(config.tokenizer, text)
     train_ids, val_ids = split(encode_text(tokenizer, text), val_fraction)
     trainer = Trainer(config, train_ids, val_ids, tokenizer=tokenizer, callbacks=callbacks, progress=progress,
-                      resume=resume)
+                      resume=resume, overwrite=overwrite)
     trainer.fit()
     return trainer

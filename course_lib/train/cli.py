@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--preset", help=f"named settings: {', '.join(PRESETS)}")
     parser.add_argument("--out", required=True, help="folder for checkpoints and train_state.pt")
     parser.add_argument("--resume", action="store_true", help="continue the run saved in --out exactly")
+    parser.add_argument("--overwrite", action="store_true", help="replace what --out holds (a finished run, other "
+                        "files) instead of refusing")
     parser.add_argument("--val-fraction", type=float, default=0.1, help="the last part of the text that validates")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     # One flag per TrainConfig setting, default None: only the flags given override the preset.
@@ -65,7 +67,8 @@ def main(argv=None) -> int:
                 print(json.dumps({"kind": "eval", **{k: ev[k] for k in keys}}), flush=True)
 
         trainer = Trainer(config, train_ids, val_ids, tokenizer=tokenizer, callbacks=[print_evals],
-                          progress=not args.no_progress, resume=args.resume)
+                          progress=not args.no_progress, resume=args.resume, overwrite=args.overwrite,
+                          out_flag="--out")
         summary = trainer.fit()
         if rank == 0:
             print(json.dumps({"kind": "summary", **summary}), flush=True)

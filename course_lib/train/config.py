@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -70,6 +71,8 @@ class TrainConfig:
     seed: int = _f(1337, "random seed for the weights and the batches")
 
     def __post_init__(self):
+        if isinstance(self.out_dir, os.PathLike):  # a Path is fine: kept as text (it goes into config.json)
+            self.out_dir = os.fspath(self.out_dir)
         self.check()
 
     def check(self) -> "TrainConfig":
@@ -119,6 +122,8 @@ class TrainConfig:
             bad("dtype", f"one of {DTYPES}")
         if not isinstance(self.device, str) or self.device.split(":")[0] not in DEVICES:
             bad("device", f"one of {DEVICES} (or 'cuda:N')")
+        if self.out_dir is not None and not isinstance(self.out_dir, str):
+            bad("out_dir", "None (do not save) or a folder path")
         if not isinstance(self.sample_prompt, str):
             bad("sample_prompt", "text")
         if self.n_embd % self.n_head:

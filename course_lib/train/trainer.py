@@ -11,9 +11,10 @@ from typing import Optional
 
 import torch
 
-from ..checkpoint import TRAIN_STATE_FILE, load_train_state, save_checkpoint, save_train_state
+from ..checkpoint import TRAIN_STATE_FILE, check_output_folder, load_train_state, save_checkpoint, train_state_bytes
 from ..data import as_token_ids, get_batch
 from ..device import active_dist, pick_device, pick_dtype
+from ..fileset import resolve
 from ..model import GPT
 from ..optim import lr_at, make_optimizer, set_lr
 from ..sampling import generate
@@ -37,11 +38,12 @@ class Trainer:
     callbacks: functions called with an event dict (see `Trainer.event`) at every logged
     step, evaluation, sample and at the end; only the first process calls them.
     progress: a tqdm progress bar with the loss and tokens/s. resume: continue the run saved
-    in config.out_dir (train_state.pt) exactly where it stopped.
+    in config.out_dir (train_state.pt) exactly where it stopped. out_dir is checked first (a folder
+    holding a run needs resume=True or overwrite=True: `checkpoint.check_output_folder`).
     """
 
     def __init__(self, config: TrainConfig, train_ids, val_ids=None, tokenizer=None, model=None,
-                 callbacks=(), progress=True, resume=False):
+                 callbacks=(), progress=True, resume=False, overwrite=False, out_flag="out_dir"):
         if not isinstance(config, TrainConfig):
             raise ValueError(f"config must be a TrainConfig, not {type(config).__name__}")
         if model is not None:  # the model's shape wins over the config's model settings
@@ -58,7 +60,9 @@ class Trainer:
         self.tokenizer = tokenizer
         self.callbacks = list(callbacks)
         self.progress = progress
-        self.out_dir = Path(cfg.out_dir) if cfg.out_dir else None
+        self.out_dir = Path(cfg.out_dir) if cfg.out_dir is not None else None
+        if self.out_dir is not None and self.is_main:
+            check_output_folder(cfg.out_dir, resume=resume, overwrite=overwrite, flag=out_flag)
 
         # Data: token ids stay on the CPU; each batch travels to the device.
         self.train_ids = as_token_ids(train_ids, "train_ids")
@@ -249,7 +253,7 @@ class Trainer:
     # -- saving and resuming ---------------------------------------------------------------
     def save(self) -> Optional[Path]:
         """Write the checkpoint (model.safetensors, config.json, tokenizer.json) and
-        train_state.pt into out_dir, every file atomically. Only the first process saves."""
+        train_state.pt into out_dir, as one set. Only the first process saves."""
         if self.out_dir is None or not self.is_main:
             return None
         params = list(self.raw_model.parameters())
@@ -257,12 +261,12 @@ class Trainer:
             raise self._diverged("the weights contain NaN or infinite values")
         meta = {"step": self.step, "tokens": self.tokens, "val_loss": self.val_loss, "train_loss": self.train_loss,
                 "train_config": self.config.to_dict()}
-        save_checkpoint(self.out_dir, self.raw_model, self.tokenizer, meta=meta)
-        save_train_state(self.out_dir / TRAIN_STATE_FILE, self.raw_model, self.optimizer, self.generator,
-                         scaler=self.scaler, step=self.step, tokens=self.tokens, elapsed=self.elapsed(),
-                         train_loss=self.train_loss, val_loss=self.val_loss, best_val_loss=self.best_val_loss,
-                         config=self.config.to_dict(), model_config=self.model_config.to_dict(),
-                         world_size=self.world, micro_batches=self.step * self.config.grad_accum)
+        state = train_state_bytes(
+            self.raw_model, self.optimizer, self.generator, scaler=self.scaler, step=self.step, tokens=self.tokens,
+            elapsed=self.elapsed(), train_loss=self.train_loss, val_loss=self.val_loss,
+            best_val_loss=self.best_val_loss, config=self.config.to_dict(), model_config=self.model_config.to_dict(),
+            world_size=self.world, micro_batches=self.step * self.config.grad_accum)
+        save_checkpoint(self.out_dir, self.raw_model, self.tokenizer, meta=meta, extra_files={TRAIN_STATE_FILE: state})
         self.last_saved_step = self.step
         return self.out_dir
 
@@ -271,7 +275,7 @@ class Trainer:
         if self.out_dir is None:
             raise ValueError("resume needs out_dir: the folder that holds the run's train_state.pt")
         path = self.out_dir / TRAIN_STATE_FILE
-        if not path.exists():
+        if not resolve(self.out_dir, TRAIN_STATE_FILE)[0].exists():  # (it may still sit in a half-moved set)
             if self.is_main:
                 print(f"note: nothing to resume in {self.out_dir} (no {TRAIN_STATE_FILE}); starting a new run",
                       file=sys.stderr)
