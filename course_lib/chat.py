@@ -43,7 +43,7 @@ import torch
 from . import paths
 from .finetune import RunLog, optimizer_step, scheduled_lr
 from .model import GPT
-from .sampling import sample_batch
+from .sampling import check_max_new_tokens, check_sampling_args, check_seed, sample_batch
 from .settings import Settings, _f, add_flags, from_flags, number, optional, run_command, whole
 
 SYSTEM_PROMPT = "What follows is a conversation between a user and a helpful AI assistant."
@@ -206,28 +206,57 @@ def pad_id(tokenizer) -> int:
     return getattr(tokenizer, "special_ids", {}).get("<|endoftext|>", 0)
 
 
-def _fit_context(turns: list, tokenizer, block_size: int, room: int) -> list:
-    """Drop the oldest user/assistant turns (never the system line) until the script plus
-    `room` answer tokens fit the context."""
-    turns = list(turns)
-    while True:
-        ids, _ = render(turns, tokenizer, add_generation_prompt=True, system=None)
-        start = 1 if turns and turns[0]["role"] == "system" else 0
-        if len(ids) + room <= block_size or len(turns) - start <= 1:
-            return turns
-        del turns[start]
+MIN_PROMPT_TOKENS = 4  # the least a prompt can be: <|user|>, one token of the message, <|end|>, <|assistant|>
+
+
+def check_answer_room(block_size: int, max_new_tokens) -> int:
+    """ValueError unless max_new_tokens is a whole number from 0 to block_size - 4."""
+    if check_max_new_tokens(max_new_tokens) > block_size - MIN_PROMPT_TOKENS:
+        raise ValueError(f"max_new_tokens={max_new_tokens} leaves no room for the conversation in the model's "
+                         f"context of {block_size} tokens; allowed: 0 to {block_size - MIN_PROMPT_TOKENS}")
+    return max_new_tokens
+
+
+def _fit_context(turns: list, tokenizer, block_size: int, room: int) -> tuple:
+    """The script up to "<|assistant|>", leaving `room` tokens for the answer: (ids, fit).
+
+    Until it fits, in order: the oldest user/assistant turns go (the last user turn
+    stays), then the system line, then the start of the last message (its <|user|> and
+    its end, usually the question, stay). fit: {"dropped_turns", "dropped_system",
+    "cropped_tokens", "kept_turns"}.
+    """
+    pieces = [render([t], tokenizer, system=None)[0] for t in turns]  # each turn's ids
+    budget, start = block_size - room, int(bool(turns) and turns[0]["role"] == "system")
+    total, dropped, dropped_system = sum(len(p) for p in pieces) + 1, 0, False  # + 1: the cue
+    while total > budget and len(pieces) - start > 1:
+        total -= len(pieces.pop(start))
+        dropped += 1
+    if total > budget and start:
+        total -= len(pieces.pop(0))
+        dropped_system = True
+    cropped = max(0, total - budget)
+    pieces[-1] = pieces[-1][:1] + pieces[-1][1 + cropped:]
+    ids = [i for p in pieces for i in p] + [special_id(tokenizer, ROLE_TOKENS["assistant"])]
+    return ids, {"dropped_turns": dropped, "dropped_system": dropped_system, "cropped_tokens": cropped,
+                 "kept_turns": len(pieces)}
+
+
+def fit_prompt(history_or_message, tokenizer, block_size: int, max_new_tokens: int,
+               system: str | None = SYSTEM_PROMPT) -> tuple:
+    """Ids of the script up to "<|assistant|>", cut so that they and max_new_tokens (0 to
+    block_size - 4) answer tokens fit the context, and what was cut: (ids, fit) as in
+    `_fit_context`. `prompt_ids` gives the ids alone."""
+    check_answer_room(block_size, max_new_tokens)
+    turns = as_conversation(history_or_message, system)
+    if turns[-1]["role"] != "user":
+        raise ValueError("the conversation must end with a user turn for the assistant to answer")
+    return _fit_context(turns, tokenizer, block_size, max_new_tokens)
 
 
 def prompt_ids(history_or_message, tokenizer, block_size: int, max_new_tokens: int,
                system: str | None = SYSTEM_PROMPT) -> list:
-    """Ids of the script up to "<|assistant|>", cut to leave room for the answer."""
-    turns = as_conversation(history_or_message, system)
-    if turns[-1]["role"] != "user":
-        raise ValueError("the conversation must end with a user turn for the assistant to answer")
-    room = min(max_new_tokens, block_size // 2)
-    turns = _fit_context(turns, tokenizer, block_size, room)
-    ids, _ = render(turns, tokenizer, add_generation_prompt=True, system=None)
-    return ids[-(block_size - room):] if len(ids) + room > block_size else ids
+    """The ids of `fit_prompt`: the script, cut to leave max_new_tokens for the answer."""
+    return fit_prompt(history_or_message, tokenizer, block_size, max_new_tokens, system)[0]
 
 
 def decode_answer(tokenizer, ids: list) -> str:
@@ -240,7 +269,12 @@ def decode_answer(tokenizer, ids: list) -> str:
 
 def answer_many(model: GPT, tokenizer, prompts: list, temperature: float = 1.0, top_k=None, top_p=None,
                 seed=None, max_new_tokens: int = 24, system: str | None = SYSTEM_PROMPT) -> list:
-    """One sampled answer (text) for each prompt (a message or a conversation)."""
+    """One sampled answer (text) for each prompt (a message or a conversation); each gets its
+    max_new_tokens of room (see `prompt_ids`). Bad settings: ValueError, as in `generate`."""
+    if isinstance(prompts, (str, dict)) or not hasattr(prompts, "__iter__"):
+        raise ValueError("prompts must be a list of messages or conversations (for one, use chat)")
+    check_sampling_args(temperature, top_k, top_p)
+    check_seed(seed)
     block = model.config.block_size
     ids = [prompt_ids(p, tokenizer, block, max_new_tokens, system) for p in prompts]
     new = sample_batch(model, ids, max_new_tokens, temperature, top_k, top_p, seed, stop_ids(tokenizer))

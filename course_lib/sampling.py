@@ -11,24 +11,94 @@ This is the course's one generation engine:
 - many steps: `generate` (text -> text), `generate_ids` (one prompt, any length: the window
   slides when the text outgrows the context), `sample_batch` (many prompts at once).
 
-Seeds, everywhere: `seed=None` draws fresh randomness; an integer seed gives the same text
-every time, on every device, because the dice (`make_generator`) are rolled on the CPU.
+Seeds, everywhere: `seed=None` draws fresh randomness; a whole number from 0 to 2**64 - 1
+gives the same text every time, on every device, because the dice (`make_generator`) are
+rolled on the CPU. Other seeds (negative, 2**64 or more, 1.5, "7", True) are a ValueError,
+never folded silently; widgets that count seeds up (seed + n) wrap around 2**64 with
+`offset_seed`. max_new_tokens is a whole number >= 0 everywhere.
+
+Any temperature > 0 works, however small: one so small that scores / temperature would
+overflow (1e-40, 5e-324) gives the limit, all probability on the most likely token (the
+same as 0, greedy); a huge one (1e30, inf) gives near-uniform probabilities.
 """
 import contextlib
+import operator
 
 import torch
 
 from .model import GPT
 
 
+SEED_LIMIT = 2**64  # seeds are whole numbers 0 .. 2**64 - 1 (what torch's generator holds)
+
+
+def _is_whole(value) -> bool:
+    """An int (numpy's and torch's integers too), not a bool."""
+    if isinstance(value, bool):
+        return False
+    try:
+        operator.index(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def check_sampling_args(temperature=1.0, top_k=None, top_p=None):
     """Raise ValueError with what is allowed, for settings that make no sense."""
-    if not isinstance(temperature, (int, float)) or temperature != temperature or temperature < 0:
+    if not _is_number(temperature) or temperature != temperature or temperature < 0:
         raise ValueError(f"temperature must be a number >= 0 (0 = always the most likely token), not {temperature!r}")
-    if top_k is not None and (not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1):
+    if top_k is not None and (not _is_whole(top_k) or top_k < 1):
         raise ValueError(f"top_k must be a whole number >= 1 or None (no limit), not {top_k!r}")
-    if top_p is not None and (not isinstance(top_p, (int, float)) or not 0.0 < top_p <= 1.0):
+    if top_p is not None and (not _is_number(top_p) or not 0.0 < top_p <= 1.0):
         raise ValueError(f"top_p must be in (0, 1] or None (no limit), not {top_p!r}")
+
+
+def check_max_new_tokens(max_new_tokens, name="max_new_tokens"):
+    """Raise ValueError unless max_new_tokens is a whole number >= 0; returns it."""
+    if not _is_whole(max_new_tokens) or operator.index(max_new_tokens) < 0:
+        raise ValueError(f"{name} must be a whole number >= 0 (how many tokens to add), not {max_new_tokens!r}")
+    return operator.index(max_new_tokens)
+
+
+def check_seed(seed, name="seed"):
+    """Raise ValueError unless seed is None (fresh dice) or a whole number 0 .. 2**64 - 1; returns it.
+
+    Larger or negative numbers are refused rather than silently folded: two different
+    seeds must never give the same dice. Code that derives seeds (seed + n) uses
+    `offset_seed`, which wraps around 2**64 explicitly.
+    """
+    if seed is None:
+        return None
+    if not _is_whole(seed) or not 0 <= operator.index(seed) < SEED_LIMIT:
+        raise ValueError(f"{name} must be a whole number from 0 to 2**64 - 1, or None (fresh dice), not {seed!r}")
+    return operator.index(seed)
+
+
+def offset_seed(seed, n: int):
+    """The n-th seed after `seed` (seed + n, wrapping around 2**64); None stays None (fresh dice)."""
+    return None if seed is None else (check_seed(seed) + n) % SEED_LIMIT
+
+
+def _divide(logits: torch.Tensor, temperature) -> torch.Tensor:
+    """logits / temperature, without overflow.
+
+    A tiny temperature (say 1e-40) makes logits / temperature overflow float32 to inf,
+    and softmax of inf is NaN. For a row where that happens, divide the gap to the row's
+    best score instead, in float64: the best token gets 0, the others a very negative
+    number or -inf, so softmax gives the limit (all probability on the best token, shared
+    by exact ties). Rows that do not overflow are computed as always, bit for bit.
+    """
+    scaled = logits / temperature
+    overflow = (~torch.isfinite(scaled) & torch.isfinite(logits)).any(-1, keepdim=True)
+    if bool(overflow.any()):
+        wide = logits.detach().cpu().double()
+        gap = (wide - wide.max(-1, keepdim=True).values) / temperature  # <= 0, best token exactly 0
+        scaled = torch.where(overflow, gap.to(device=logits.device, dtype=logits.dtype), scaled)
+    return scaled
 
 
 def probs_from_logits(logits: torch.Tensor, temperature=1.0, top_k=None, top_p=None) -> torch.Tensor:
@@ -37,7 +107,7 @@ def probs_from_logits(logits: torch.Tensor, temperature=1.0, top_k=None, top_p=N
     logits = logits.float()
     if temperature == 0:  # greedy: all probability on the arg-max
         return torch.nn.functional.one_hot(logits.argmax(-1), logits.size(-1)).to(logits.dtype)
-    logits = logits / temperature
+    logits = _divide(logits, temperature)
     if top_k is not None and top_k < logits.size(-1):
         kth_best = torch.topk(logits, top_k, dim=-1).values[..., -1:]
         logits = logits.masked_fill(logits < kth_best, float("-inf"))
@@ -57,12 +127,14 @@ def probs_from_logits(logits: torch.Tensor, temperature=1.0, top_k=None, top_p=N
 # ---------------------------------------------------------------------------------------
 
 def make_generator(seed=None) -> torch.Generator:
-    """A CPU random generator: seeded with the integer `seed`, or from fresh randomness (None)."""
+    """A CPU random generator: seeded with `seed` (a whole number 0 .. 2**64 - 1), or from fresh
+    randomness (None). Anything else is a ValueError (see `check_seed`)."""
     g = torch.Generator()
+    seed = check_seed(seed)
     if seed is None:
         g.seed()
     else:
-        g.manual_seed(int(seed))
+        g.manual_seed(seed)
     return g
 
 
@@ -185,8 +257,8 @@ def generate_ids(
     """Continue idx (1, T) by up to max_new_tokens tokens -> (1, T' + n), where T' = min(T,
     block_size): a prompt longer than the context keeps its end. Ends after a stop id (kept)."""
     check_sampling_args(temperature, top_k, top_p)
-    if max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens must be >= 0, not {max_new_tokens}")
+    check_max_new_tokens(max_new_tokens)
+    check_seed(seed)
     out = idx[..., -model.config.block_size :]
     model.check_idx(out)
     with eval_mode(model):
@@ -204,6 +276,11 @@ def sample_batch(model: GPT, prompts: list, max_new_tokens: int = 24, temperatur
     max_new_tokens. One generator rolls all the dice, so a seed gives the same answers.
     """
     check_sampling_args(temperature, top_k, top_p)
+    check_max_new_tokens(max_new_tokens)
+    if not _is_whole(batch_size) or batch_size < 1:
+        raise ValueError(f"batch_size must be a whole number >= 1, not {batch_size!r}")
+    if isinstance(prompts, str) or not hasattr(prompts, "__len__"):
+        raise ValueError("prompts must be a list of prompts, each a list of token ids")
     device = next(model.parameters()).device
     generator = make_generator(seed)
     stop = set(stop)

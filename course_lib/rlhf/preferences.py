@@ -46,9 +46,27 @@ def make_preference(prompt: str, chosen: str, rejected: str, source: str = "huma
 def save_preference(record: dict, path=None) -> Path:
     """Append one preference to a JSON-lines file, atomically: a crash leaves no half line."""
     path = Path(path) if path is not None else my_labels_path()
+    if not isinstance(record, dict):
+        raise ValueError(f"a preference record is a dict (see make_preference), not {type(record).__name__}")
     make_preference(record.get("prompt"), record.get("chosen"), record.get("rejected"),
                     record.get("source", "human"))  # validates
-    return append_line_atomic(path, json.dumps(record, ensure_ascii=False))
+    return append_line_atomic(path, record_line(record))
+
+
+def record_line(record: dict) -> str:
+    """One record as a line of JSON; ValueError naming the field for what JSON cannot hold
+    (NaN, infinity, objects that are not numbers, text, lists or dicts), so a file never
+    holds a line other programs cannot read."""
+    for key, value in record.items():
+        try:
+            json.dumps(value, allow_nan=False)
+        except ValueError:
+            raise ValueError(f"field {key!r} is {value!r}: NaN and infinity are not JSON; use a finite number "
+                             "or None") from None
+        except TypeError:
+            raise ValueError(f"field {key!r} is a {type(value).__name__}; a record holds only numbers, text, "
+                             "True/False/None, lists and dicts") from None
+    return json.dumps(record, ensure_ascii=False, allow_nan=False)
 
 
 def load_preferences(path=None, include_ties: bool = False) -> list:

@@ -6,11 +6,14 @@ no browser is needed.
 """
 import contextlib
 import html
+import logging
 import re
 
 import ipywidgets as W
 
 from .style import message_html
+
+_log = logging.getLogger(__name__)
 
 
 class Explorer:
@@ -59,11 +62,26 @@ class Explorer:
 
     @contextlib.contextmanager
     def errors_as_messages(self):
-        """Run a block; a ValueError from the library becomes a message, not a traceback."""
+        """Run a block; any error becomes a message in the widget, never a traceback.
+
+        The library's own errors (ValueError, TypeError, OSError such as FileNotFoundError)
+        already say what was wrong and what is allowed: their text is the message. Anything
+        else is unexpected: the message names its type, and the traceback goes to this
+        module's logger at debug level (for whoever develops the course, not the learner).
+        """
         try:
             yield
-        except (ValueError, TypeError) as e:
-            self.show_message(str(e), "error")
+        except Exception as e:  # noqa: BLE001 - a widget must never show a traceback
+            self.show_message(error_text(e), "error")
+
+
+def error_text(e: BaseException) -> str:
+    """What a widget says about an error (see Explorer.errors_as_messages)."""
+    if isinstance(e, (ValueError, TypeError, OSError)):
+        return str(e) or type(e).__name__
+    _log.debug("unexpected error in a widget", exc_info=e)
+    detail = str(e) if len(str(e)) <= 300 else str(e)[:300] + "..."
+    return f"Unexpected error ({type(e).__name__}): {detail}"
 
 
 def snapshots(*explorers, include_plotlyjs=True):

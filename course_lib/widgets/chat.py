@@ -8,15 +8,31 @@
     >>> print(w.script())            # the whole script the model reads, special tokens and all
 
 Each answer is one draw: with `seed=None` every draw is new; with a seed, draw n uses
-seed + n, so a rerun of the same cells gives the same conversation.
+seed + n (wrapping around 2**64), so a rerun of the same cells gives the same conversation.
+
+Every answer gets its `max_new_tokens` of room in the model's context: when the
+conversation grows too long, the model reads only its latest turns (then without the
+system line, then only the end of an over-long message), and the widget says so; the
+history shown stays whole.
 """
 import html
 
 import ipywidgets as W
 
-from ..chat import MAX_ANSWER_TOKENS, SYSTEM_PROMPT, chat, render, render_text
+from ..chat import MAX_ANSWER_TOKENS, SYSTEM_PROMPT, chat, check_answer_room, fit_prompt, render, render_text
+from ..sampling import check_sampling_args, check_seed, offset_seed
 from .base import Explorer
 from .style import CHIP_BORDERS, CHIP_COLOURS, CHOSEN, FONT_FAMILY, MONO_FAMILY, TEXT
+
+TEMPERATURE_MAX = 2.0  # the slider's range is 0 .. 2
+
+
+def _check_temperature(value, top):
+    """A temperature the slider can show: a number from 0 to `top`, else ValueError (never clamped)."""
+    check_sampling_args(value)
+    if value > top:
+        raise ValueError(f"temperature must be from 0 to {top:g} (the slider's range), not {value!r}")
+    return value
 
 
 class ChatWidget(Explorer):
@@ -24,15 +40,19 @@ class ChatWidget(Explorer):
 
     Python API: `send(text)`, `regenerate()`, `clear()`, `history` (a list of turns),
     `alternatives` (every answer drawn for the last message), `temperature`, `script()`,
-    `message` (an error or note shown in the widget).
+    `message` (an error or note shown in the widget), `fit` (what the model's context left
+    out of the last prompt: dropped_turns, dropped_system, cropped_tokens, kept_turns).
     """
 
     def __init__(self, model, tokenizer, temperature=0.7, seed=None, max_new_tokens=MAX_ANSWER_TOKENS,
                  system=SYSTEM_PROMPT, show_script=False, title="Chat with the model"):
         super().__init__()
+        check_answer_room(model.config.block_size, max_new_tokens)
+        _check_temperature(temperature, TEMPERATURE_MAX)
         self.model = model
         self.tokenizer = tokenizer
-        self.seed = seed
+        self.seed = check_seed(seed)
+        self.fit = None
         self.system = system
         self.max_new_tokens = max_new_tokens
         self.history = []
@@ -47,7 +67,7 @@ class ChatWidget(Explorer):
         self.regenerate_button = W.Button(description="Regenerate", icon="refresh",
                                           tooltip="Draw a different answer to the last message")
         self.clear_button = W.Button(description="Clear", icon="trash")
-        self.temperature_slider = W.FloatSlider(value=temperature, min=0.0, max=2.0, step=0.05,
+        self.temperature_slider = W.FloatSlider(value=temperature, min=0.0, max=TEMPERATURE_MAX, step=0.05,
                                                 description="temperature", readout_format=".2f",
                                                 style={"description_width": "initial"},
                                                 layout=W.Layout(width="320px"))
@@ -75,16 +95,16 @@ class ChatWidget(Explorer):
 
     @temperature.setter
     def temperature(self, value):
-        if not isinstance(value, (int, float)) or value < 0:
-            raise ValueError(f"temperature must be a number >= 0, not {value!r}")
-        self.temperature_slider.value = float(value)
+        self.temperature_slider.value = float(_check_temperature(value, self.temperature_slider.max))
 
     # -- talking -------------------------------------------------------------------------
     def _next_seed(self):
         self._draws += 1
-        return None if self.seed is None else self.seed + self._draws
+        return offset_seed(self.seed, self._draws)
 
     def _answer(self) -> str:
+        _, self.fit = fit_prompt(self.history, self.tokenizer, self.model.config.block_size,
+                                 self.max_new_tokens, self.system)
         return chat(self.model, self.tokenizer, self.history, temperature=self.temperature,
                     seed=self._next_seed(), max_new_tokens=self.max_new_tokens, system=self.system)
 
@@ -101,6 +121,8 @@ class ChatWidget(Explorer):
             raise
         self.history.append({"role": "assistant", "content": answer})
         self.alternatives = [answer]
+        if self.fit_note():
+            self.show_message(self.fit_note(), "info")
         self._redraw()
         return answer
 
@@ -118,12 +140,31 @@ class ChatWidget(Explorer):
         self.history.append({"role": "assistant", "content": answer})
         self.alternatives.append(answer)
         n = len(self.alternatives)
-        self.show_message(f"answer {n} to the same message (earlier ones: {', '.join(repr(a) for a in self.alternatives[:-1][-3:])})", "info")
+        note = f"answer {n} to the same message (earlier ones: {', '.join(repr(a) for a in self.alternatives[:-1][-3:])})"
+        self.show_message(" ".join(filter(None, [note, self.fit_note()])), "info")
         self._redraw(keep_message=True)
         return answer
 
+    def fit_note(self) -> str:
+        """What the model did not see of the conversation for the last answer ('' when it saw it all)."""
+        fit = self.fit
+        if not fit or not (fit["dropped_turns"] or fit["dropped_system"] or fit["cropped_tokens"]):
+            return ""
+        parts = []
+        if fit["dropped_turns"]:
+            n = fit["dropped_turns"]
+            parts.append(f"the {n} earliest message{'s' if n != 1 else ''}")
+        if fit["dropped_system"]:
+            parts.append("the system line")
+        if fit["cropped_tokens"]:
+            parts.append(f"the first {fit['cropped_tokens']} tokens of your message")
+        left_out = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+        return (f"The model's context holds {self.model.config.block_size} tokens, {self.max_new_tokens} of them "
+                f"kept for the answer, so for this answer it did not see {left_out} (the history shown stays).")
+
     def clear(self):
         """Start a new conversation."""
+        self.fit = None
         self.history = []
         self.alternatives = []
         self.clear_message()

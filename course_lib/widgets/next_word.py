@@ -16,9 +16,10 @@ import plotly.graph_objects as go
 import torch
 
 from ..sampling import (
-    context_ids, generate, make_generator, next_token_logits, probs_from_logits, prompt_ids, sample_from,
+    check_max_new_tokens, check_sampling_args, check_seed, context_ids, generate, make_generator, next_token_logits,
+    offset_seed, probs_from_logits, prompt_ids, sample_from,
 )
-from .base import Explorer
+from .base import Explorer, error_text
 from .figure import LiveFigure
 from .style import (
     BAR, CHOSEN, FONT_FAMILY, MONO_FAMILY, REST, TEXT, base_layout, plotly_text, quoted_token, shorten, visible_token,
@@ -29,12 +30,35 @@ def _percent(p: float) -> str:
     return f"{p:.1%}" if p >= 0.01 or p == 0 else f"{p:.2%}" if p >= 0.0001 else f"{p:.1e}"
 
 
+TEMPERATURE_MAX, TOP_P_MIN = 2.5, 0.05  # the sliders' ranges
+
+
+def _check_settings(temperature=0.0, top_k=None, top_p=None, seed=0, max_top_k=100, prompt=""):
+    """ValueError for a setting the explorer's controls cannot show (never clamped)."""
+    if not isinstance(prompt, str):
+        raise ValueError(f"the prompt must be text (str), not {type(prompt).__name__}")
+    check_sampling_args(temperature, top_k or None, top_p)
+    if temperature > TEMPERATURE_MAX:
+        raise ValueError(f"temperature must be from 0 to {TEMPERATURE_MAX} (the slider's range), not {temperature!r}")
+    if top_k is not None and top_k != 0 and top_k > max_top_k:
+        raise ValueError(f"top_k must be None or 0 (off), or a whole number from 1 to {max_top_k} (the slider's "
+                         f"range), not {top_k!r}")
+    if top_p is not None and top_p < TOP_P_MIN:
+        raise ValueError(f"top_p must be None (off) or from {TOP_P_MIN} to 1 (the slider's range), not {top_p!r}")
+    if seed is None:
+        raise ValueError("seed must be a whole number from 0 to 2**64 - 1 (the explorer's dice are always seeded)")
+    check_seed(seed)
+
+
 class NextWordExplorer(Explorer):
     """A prompt box, sampling sliders, the bar chart of likely next tokens, and the dice.
 
     Python API (what the sliders and buttons do): the properties `prompt`, `temperature`,
     `top_k` (None = off), `top_p` (None = off) and `seed`; `sample()`, `undo()`, `reset()`,
     `answers(n)`; read back `bars()`, `rest_probability`, `probs`, `message`, `fig`.
+    A setting outside what its control can show (temperature 0 to 2.5, top-k 0/None to
+    min(V, 100), top-p 0.05 to 1 or None, seed 0 to 2**64 - 1) is refused with a ValueError
+    (and the message in the widget), never clamped.
     """
 
     def __init__(self, model, tokenizer, prompt="ROMEO:\n", temperature=1.0, top_k=None, top_p=None,
@@ -55,16 +79,17 @@ class NextWordExplorer(Explorer):
         self._drawn_ids = self._drawn_colours = self._drawn_title = None  # what the figure shows already
         self._quiet = False  # True while the code itself changes a control
         V = tokenizer.vocab_size
+        _check_settings(temperature, top_k, top_p, seed, min(V, 100), prompt)
 
         wide = {"description_width": "initial"}
         self.prompt_box = W.Textarea(value=prompt, placeholder="Type a prompt for the model to continue",
                                      rows=3, layout=W.Layout(width="100%"))
-        self.temperature_slider = W.FloatSlider(value=temperature, min=0.0, max=2.5, step=0.05,
+        self.temperature_slider = W.FloatSlider(value=temperature, min=0.0, max=TEMPERATURE_MAX, step=0.05,
                                                 description="temperature (0 = greedy)", readout_format=".2f",
                                                 style=wide, layout=W.Layout(width="340px"))
         self.top_k_slider = W.IntSlider(value=top_k or 0, min=0, max=min(V, 100), description="top-k (0 = off)",
                                         style=wide, layout=W.Layout(width="300px"))
-        self.top_p_slider = W.FloatSlider(value=1.0 if top_p is None else top_p, min=0.05, max=1.0, step=0.05,
+        self.top_p_slider = W.FloatSlider(value=1.0 if top_p is None else top_p, min=TOP_P_MIN, max=1.0, step=0.05,
                                           description="top-p (1 = off)", readout_format=".2f",
                                           style=wide, layout=W.Layout(width="300px"))
         self.seed_box = W.IntText(value=seed, description="seed", style=wide, layout=W.Layout(width="150px"))
@@ -95,10 +120,10 @@ class NextWordExplorer(Explorer):
         for slider in (self.temperature_slider, self.top_k_slider, self.top_p_slider):
             slider.observe(self._on_setting, "value")
         self.seed_box.observe(self._on_seed, "value")
-        self.sample_button.on_click(lambda _: self.sample())
-        self.undo_button.on_click(lambda _: self.undo())
-        self.reset_button.on_click(lambda _: self.reset())
-        self.answers_button.on_click(lambda _: self.answers())
+        self.sample_button.on_click(lambda _: self._click(self.sample))
+        self.undo_button.on_click(lambda _: self._click(self.undo))
+        self.reset_button.on_click(lambda _: self._click(self.reset))
+        self.answers_button.on_click(lambda _: self._click(self.answers))
 
         self.widget = W.VBox([
             W.HTML("<b>Prompt</b> (the model continues this text)"),
@@ -121,7 +146,16 @@ class NextWordExplorer(Explorer):
 
     @prompt.setter
     def prompt(self, text):
+        self._checked(prompt=text)
         self.prompt_box.value = text
+
+    def _checked(self, **setting):
+        """A setting the controls cannot show: say so in the widget, and raise ValueError."""
+        try:
+            _check_settings(max_top_k=self.top_k_slider.max, **setting)
+        except ValueError as e:
+            self.show_message(str(e), "error")
+            raise
 
     @property
     def temperature(self) -> float:
@@ -129,6 +163,7 @@ class NextWordExplorer(Explorer):
 
     @temperature.setter
     def temperature(self, value):
+        self._checked(temperature=value)
         self.temperature_slider.value = value
 
     @property
@@ -138,6 +173,7 @@ class NextWordExplorer(Explorer):
 
     @top_k.setter
     def top_k(self, value):
+        self._checked(top_k=value)
         self.top_k_slider.value = value or 0
 
     @property
@@ -148,6 +184,7 @@ class NextWordExplorer(Explorer):
 
     @top_p.setter
     def top_p(self, value):
+        self._checked(top_p=value)
         self.top_p_slider.value = 1.0 if value is None else value
 
     @property
@@ -156,6 +193,7 @@ class NextWordExplorer(Explorer):
 
     @seed.setter
     def seed(self, value):
+        self._checked(seed=value)
         self.seed_box.value = value
 
     # -- the model, once per prompt ----------------------------------------------------------------
@@ -187,14 +225,25 @@ class NextWordExplorer(Explorer):
         self.update()
 
     def _on_seed(self, change):
-        self._generator = make_generator(self.seed)
+        try:  # a seed typed into the box: a bad one is refused with a message, the dice stay
+            self._generator = make_generator(self.seed)
+        except ValueError as e:
+            self.show_message(str(e), "error")
+        else:
+            if self.message.startswith("seed "):
+                self.clear_message()
+
+    def _click(self, action):
+        """A button's action: any error becomes the widget's message, never a traceback."""
+        with self.errors_as_messages():
+            action()
 
     def update(self):
         """Recompute the distribution (model only if the prompt changed) and redraw."""
         try:
             probs = self.distribution()
-        except (ValueError, TypeError) as e:
-            self.show_message(str(e), "error")
+        except Exception as e:  # noqa: BLE001 - shown in the widget, never a traceback
+            self.show_message(error_text(e), "error")
             with self.fig.batch_update():
                 self.fig.layout.title.text = "(no chart: fix the prompt above)"
             return False
@@ -279,7 +328,7 @@ class NextWordExplorer(Explorer):
                 shown, tail = shown[: -len(token_text)], token_text
         try:
             n_tokens = len(self.tokenizer.encode(prompt))
-        except (ValueError, TypeError):
+        except Exception:  # noqa: BLE001 - the count is only a label
             n_tokens = "?"
         tail_html = (
             f'<span style="background:{CHOSEN};color:white;border-radius:3px;padding:0 2px">{html.escape(tail)}</span>'
@@ -299,13 +348,14 @@ class NextWordExplorer(Explorer):
         Returns (token id, token text), or None when the prompt cannot be read.
         """
         prompt = self.prompt
+        state = self._generator.get_state()
         try:
             probs = self.distribution(prompt)
-        except (ValueError, TypeError) as e:
-            self.show_message(str(e), "error")
+            token_id = sample_from(probs, self._generator)
+        except Exception as e:  # noqa: BLE001 - shown in the widget, never a traceback
+            self._generator.set_state(state)
+            self.show_message(error_text(e), "error")
             return None
-        state = self._generator.get_state()
-        token_id = sample_from(probs, self._generator)
         self._history.append((prompt, state))
         text = self.tokenizer.decode([token_id])
         self.drawn = (token_id, float(probs[token_id]), prompt)
@@ -353,19 +403,24 @@ class NextWordExplorer(Explorer):
     def answers(self, n=None, max_new_tokens=None):
         """Continue the same prompt n times (seeds seed, seed+1, ...), shown side by side."""
         if n is not None:
+            top = self.n_answers_slider.max
+            if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= top:
+                raise ValueError(f"n (how many answers) must be a whole number from 1 to {top}, not {n!r}")
             self.n_answers_slider.value = n
         n = self.n_answers_slider.value
+        if max_new_tokens is not None:
+            check_max_new_tokens(max_new_tokens)
         max_new_tokens = max_new_tokens or self.answer_tokens
         prompt = self.prompt
         try:
             self.distribution(prompt)  # checks the prompt and the settings
             outs = [
                 generate(self.model, self.tokenizer, prompt, max_new_tokens, self.temperature, self.top_k,
-                         self.top_p, seed=self.seed + i, stop=("<|endoftext|>",), allow_empty=False)
+                         self.top_p, seed=offset_seed(self.seed, i), stop=("<|endoftext|>",), allow_empty=False)
                 for i in range(n)
             ]
-        except (ValueError, TypeError) as e:
-            self.show_message(str(e), "error")
+        except Exception as e:  # noqa: BLE001 - shown in the widget, never a traceback
+            self.show_message(error_text(e), "error")
             return []
         self.last_answers = outs
         context = html.escape(shorten(prompt, 60))
@@ -373,7 +428,7 @@ class NextWordExplorer(Explorer):
             f'<div style="flex:1 1 200px;min-width:180px;max-width:300px;border:1px solid #ccc;border-radius:4px;'
             f'padding:6px;margin:3px;background:#fafafa">'
             f'<div style="font-family:{FONT_FAMILY};font-size:11px;color:#666;margin-bottom:3px;line-height:1.3">answer {i + 1} '
-            f"(seed {self.seed + i})</div>"
+            f"(seed {offset_seed(self.seed, i)})</div>"
             f'<div style="font-family:{MONO_FAMILY};font-size:12px;white-space:pre-wrap;line-height:1.45;color:{TEXT}">'
             f'<span style="color:#999">{context}</span>{html.escape(text)}</div></div>'
             for i, text in enumerate(outs)

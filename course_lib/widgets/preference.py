@@ -8,15 +8,19 @@
     >>> w.rater_verdict()                        # what the simulated rater would have said
 
 Each label is appended to the file atomically (course_lib.rlhf.save_preference) with
-source "human", so a crash or a restarted kernel never loses or tears a label.
+source "human", so a crash or a restarted kernel never loses or tears a label. When the
+file cannot be written (a read-only folder, a full disk), the widget says so and keeps
+the pair on screen: clicking again (after fixing the folder, or setting `w.path`) saves it.
 """
 import html
 import random
+from pathlib import Path
 
 import ipywidgets as W
 
 from .. import rlhf
-from ..chat import answer_many, load_dialogues
+from ..chat import answer_many, check_answer_room, load_dialogues
+from ..sampling import check_sampling_args, check_seed, offset_seed
 from .base import Explorer
 from .style import CHIP_BORDERS, CHIP_COLOURS, FONT_FAMILY, TEXT
 
@@ -51,6 +55,9 @@ class PreferenceWidget(Explorer):
         if not self.prompts:
             raise ValueError("PreferenceWidget needs at least one prompt")
         self.path = rlhf.my_labels_path() if path is None else path
+        check_sampling_args(temperature)
+        check_answer_room(model.config.block_size, max_new_tokens)
+        check_seed(seed)
         self.temperature = temperature
         self.max_new_tokens = max_new_tokens
         self.seed = seed
@@ -93,8 +100,9 @@ class PreferenceWidget(Explorer):
         prompt = self._rng.choice(self.prompts)
         for _ in range(4):
             self._draw += 1
+            seed = None if self.seed is None else offset_seed(self.seed * 1_000_003 % 2**64, self._draw)
             a, b = answer_many(self.model, self.tokenizer, [prompt, prompt], temperature=self.temperature,
-                               seed=self.seed * 1_000_003 + self._draw, max_new_tokens=self.max_new_tokens)
+                               seed=seed, max_new_tokens=self.max_new_tokens)
             if a != b:
                 break
         self.current = {"prompt": prompt, "a": a, "b": b}
@@ -113,7 +121,14 @@ class PreferenceWidget(Explorer):
         if which != "skip":
             first, second = (c["b"], c["a"]) if which == "b" else (c["a"], c["b"])
             record = rlhf.make_preference(c["prompt"], first, second, "human", tie=which == "tie")
-            rlhf.save_preference(record, self.path)
+            try:
+                rlhf.save_preference(record, self.path)
+            except OSError as e:  # the pair stays, so a click after fixing the folder saves it
+                folder = next((f for f in Path(self.path).parents if f.exists()), None)
+                why = f"{folder} is a file, not a folder" if folder and not folder.is_dir() else e.strerror or e
+                raise type(e)(f"Could not save your label to {self.path} ({why}). It is not lost: "
+                              "the pair stays here; make the folder writable (or set a new path) and click "
+                              "again.") from e
         self.clear_message()
         self.next_pair()
         return record
