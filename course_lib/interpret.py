@@ -94,9 +94,10 @@ class Lens:
     top_tokens: list  # L lists of T token texts
 
 
-def logit_lens(model, tokenizer, text: str) -> Lens:
-    """Run `text` and read the top next-token prediction after every block, at every position."""
-    ids = tokenizer.encode(text)
+def logit_lens(model, tokenizer, text: str = None, ids=None) -> Lens:
+    """Run `text` (or token `ids`) and read the top next-token prediction after every block, at
+    every position."""
+    ids = tokenizer.encode(text) if ids is None else [int(i) for i in ids]
     if not ids:
         raise ValueError("The text is empty: type a few words to look inside.")
     if len(ids) > model.config.block_size:

@@ -63,8 +63,7 @@ class LogitLensExplorer(Explorer):
         try:
             if not ids:
                 raise ValueError("The text is empty: type a few words to see the predictions layer by layer.")
-            keep = self.tokenizer.decode(ids[-self.max_tokens:])  # the last tokens fit on screen
-            self.lens = logit_lens(self.model, self.tokenizer, keep)
+            self.lens = logit_lens(self.model, self.tokenizer, ids=ids[-self.max_tokens:])  # the last ones fit on screen
         except ValueError as e:
             self.show_message(str(e), "error")
             return False
