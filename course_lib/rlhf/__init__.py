@@ -48,7 +48,8 @@ _HOMES = {  # module -> the public names it holds
     "ppo_training": ("ValueHead", "policy_forward", "PPOConfig", "gae", "ppo", "training_prompts",
                      "reward_hacking_demo", "HACKING_RUN", "HACKING_COMMAND", "load_hacking_run"),
     "dpo_training": ("DPOConfig", "dpo_loss", "dpo"),
-    "evaluation": ("heldout_prompts", "sample_answers", "evaluate", "bootstrap_se", "compare_models", "summarise",
+    "evaluation": ("heldout_prompts", "seen_questions", "accuracy_by_task", "SCORED_TASKS", "sample_answers",
+                   "evaluate", "bootstrap_se", "compare_models", "summarise",
                    "kl_to_reference"),
     "__main__": ("main", "build_parser"),
 }

@@ -14,7 +14,7 @@ import torch
 
 from ..chat import END, answer_many, load_dialogues, pad_id, prompt_ids, special_id, stop_ids
 from ..sampling import sample_batch
-from .rater import compare, is_correct, rate, words
+from .rater import _regular_plural, classify_prompt, compare, is_correct, rate, words
 from .scoring import answer_logprob, pack
 
 def heldout_prompts() -> list:
@@ -22,6 +22,106 @@ def heldout_prompts() -> list:
     return load_dialogues("heldout")
 
 
+
+
+SCORED_TASKS = ("arithmetic", "author", "character", "plural")
+
+
+def _seen_kind(task: str, info: dict) -> bool:
+    """Is a training question of the kind the held-out set scores? (sums, authors, title
+    characters, plurals that follow the rules)"""
+    if task == "character":
+        return info["name"].lower() in info["answer"].lower()  # "Juliet" in "Romeo and Juliet"
+    if task == "plural":
+        return info["answer"] == _regular_plural(info["word"])
+    return task in ("arithmetic", "author")
+
+
+def _reference(task: str, info: dict) -> str:
+    if task == "arithmetic":
+        return f"{info['a']} plus {info['b']} is {info['answer']}."
+    if task == "author":
+        return f"{info['play']} was written by {info['answer']}."
+    if task == "character":
+        return f"{info['name']} is a character in {info['answer']}."
+    return f"The plural of {info['word']} is {info['answer']}."
+
+
+def seen_questions(n: int = 89, seed: int = 0) -> list:
+    """`n` scored questions the model was trained on, in the held-out records' format.
+
+    Drawn from the one-turn conversations of data/dialogues/train.jsonl, only of the kinds the
+    held-out set scores (sums, who wrote a play, title characters, regular plurals), each
+    prompt once, with its right answer from the answer key (not the training answer, which
+    may be spoiled on purpose). The tasks get the held-out set's shares (89 gives the same
+    count per task: 45, 16, 12, 16). Same seed, same questions.
+    """
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"n (how many questions) must be a whole number >= 1, not {n!r}")
+    pools = {task: {} for task in SCORED_TASKS}
+    for rec in load_dialogues("train"):
+        if len(rec["messages"]) != 2:
+            continue
+        prompt = rec["messages"][0]["content"]
+        task, info = classify_prompt(prompt)
+        if task in pools and _seen_kind(task, info):
+            pools[task].setdefault(prompt, info)
+    held = [r for r in heldout_prompts() if r.get("scored")]
+    shares = {t: sum(r["task"] == t for r in held) or 1 for t in SCORED_TASKS}
+    total = sum(shares.values())
+    quota = {t: n * shares[t] // total for t in SCORED_TASKS}
+    by_remainder = sorted(SCORED_TASKS, key=lambda t: -(n * shares[t] % total))
+    for t in by_remainder[: n - sum(quota.values())]:
+        quota[t] += 1
+    rng = random.Random(seed)
+    out = []
+    for task in SCORED_TASKS:
+        prompts = sorted(pools[task])
+        if quota[task] > len(prompts):
+            raise ValueError(f"only {len(prompts)} seen {task} questions, {quota[task]} asked for")
+        for prompt in sorted(rng.sample(prompts, quota[task])):
+            info = pools[task][prompt]
+            out.append({"id": f"seen-{len(out):04d}", "task": task, "prompt": prompt, "answer": info["answer"],
+                        "reference": _reference(task, info), "scored": True})
+    return out
+
+
+def accuracy_by_task(model, tokenizer, questions: list | None = None, samples: int = 1, temperature: float = 0.0,
+                     seed: int = 0, max_new_tokens: int = 48) -> dict:
+    """Strict accuracy (`rater.is_correct`) per task: {task: {"right", "n", "accuracy", "se",
+    "questions", "se_method"}, ..., "all": {...}, "answers": [[text, ...] per question]}.
+
+    `questions`: records with "prompt" and "task" (default: the held-out scored questions;
+    `seen_questions()` gives questions from training). Greedy when temperature is 0 and
+    samples 1. The standard error: for one answer per question the binomial one,
+    sqrt(p (1 - p) / n); for several, `bootstrap_se` (resampling questions, since answers to
+    the same question are alike).
+    """
+    if questions is None:
+        questions = [r for r in heldout_prompts() if r.get("scored")]
+    questions = list(questions)
+    if not questions:
+        raise ValueError("no questions to score")
+    prompts = [q["prompt"] for q in questions]
+    answers = sample_answers(model, tokenizer, prompts, samples, temperature, seed, max_new_tokens)
+    per_task = {}
+    for q, texts in zip(questions, answers):
+        task = q.get("task") or classify_prompt(q["prompt"])[0]
+        per_task.setdefault(task, []).append([float(is_correct(q["prompt"], t)) for t in texts])
+    per_task["all"] = [oks for task in sorted(per_task) for oks in per_task[task]]
+    report = {}
+    for task in sorted(per_task, key=lambda t: (t == "all", t)):
+        points = per_task[task]
+        flat = [x for oks in points for x in oks]
+        p = sum(flat) / len(flat)
+        if samples == 1:
+            se, method = (p * (1 - p) / len(flat)) ** 0.5, "binomial"
+        else:
+            se, method = bootstrap_se(points), "bootstrap over questions"
+        report[task] = {"right": int(sum(flat)), "n": len(flat), "accuracy": p, "se": se,
+                        "questions": len(points), "se_method": method}
+    report["answers"] = answers
+    return report
 
 
 def sample_answers(model, tokenizer, prompts: list, samples: int = 2, temperature: float = 1.0, seed: int = 0,

@@ -215,13 +215,58 @@ def _regular_plural(word: str) -> str:
     return word + "s"
 
 
+# Every play title the rater knows, lower-cased as `_norm` writes it, longest first (so that
+# "Antony and Cleopatra" is found before a title inside it could be).
+_ALL_PLAYS = sorted({_norm(t).strip() for t in set(PLAY_TITLES) | set(CHARACTERS.values())}, key=len, reverse=True)
+
+
+def _without(text_norm: str, phrase: str, count: int = -1) -> str:
+    """`text_norm` with the whole-word `phrase` taken out (every time, or `count` times)."""
+    phrase = _norm(phrase).strip()
+    if not phrase:
+        return text_norm
+    out, n = text_norm, 0
+    while f" {phrase} " in out and (count < 0 or n < count):
+        out = out.replace(f" {phrase} ", "  ", 1)
+        n += 1
+    return out
+
+
+def _other_plays(text_norm: str, asked: str) -> list:
+    """The known play titles an answer names, other than `asked` (which is taken out first)."""
+    rest = _without(text_norm, asked)
+    named = []
+    for title in _ALL_PLAYS:
+        if _has(rest, title):
+            named.append(title)
+            rest = _without(rest, title)
+    return named
+
+
+def _other_characters(answer: str, asked: str, play: str) -> list:
+    """Characters named in the answer (capitalised, as written) who are not in `play`."""
+    return [name for name, theirs in CHARACTERS.items()
+            if name != asked and theirs != play and re.search(rf"\b{name}\b", answer)]
+
+
 def _correctness(task: str, info: dict, answer: str, low: str) -> tuple:
-    """(points, note) for questions with one right answer."""
+    """(points, note) for questions with one right answer: the strict rule.
+
+    Right means the right fact and no wrong one beside it:
+    - a sum: the stated result (the number after "is", "=", "equals", "makes", else the last
+      number) is the sum, and no number appears other than the two asked and the sum;
+    - who wrote a play: Shakespeare is named, no other author, and no play other than the
+      asked one ("King Lear was written by William Shakespeare." for King John is wrong);
+    - which play a character is in: the character's play is named, and no other play and no
+      character from another play;
+    - an opposite or a plural: the right word is given (after "is"/"are" if the answer says
+      "... is X"), and no other candidate word (another word of the table, or for a plural
+      another form of the asked word such as "cates").
+    """
     expected = info.get("answer")
     if expected is None:
         return 0.0, ""
     if task == "arithmetic":
-        # The stated result: the number after "is", "=", "equals" or "makes", else the last one.
         numbers = [int(n) for n in re.findall(r"\d+", answer)]
         if not numbers:
             return W_MISSING, f"does not answer (expected {expected})"
@@ -235,47 +280,82 @@ def _correctness(task: str, info: dict, answer: str, low: str) -> tuple:
         said = result if result != int(expected) else stray[0]
         return W_WRONG, f"wrong: {info['a']} + {info['b']} is {expected}, not {said}"
     if task == "author":
-        if "shakespeare" in low:
+        others = [o for o in OTHER_AUTHORS if _has(low, o.split()[-1].lower())]
+        plays = _other_plays(low, info["play"])
+        if "shakespeare" in low and not others and not plays:
             return W_CORRECT, "correct (Shakespeare)"
-        if any(_has(low, other.split()[-1]) for other in OTHER_AUTHORS):
+        if others:
             return W_WRONG, "wrong author"
+        if plays:
+            return W_WRONG, f"wrong: names another play (the question asks about {info['play']})"
         return W_MISSING, "does not name the author"
     if task == "character":
-        # "Hamlet is a character in Hamlet.": the first "Hamlet" is the name, not the answer.
-        rest = low.replace(f" {info['name'].lower()} ", " ", 1)
-        if _has(rest, expected) or _norm(expected) == low:
-            return W_CORRECT, f"correct ({info['name']} is in {expected})"
-        others = {p for p in CHARACTERS.values() if p != expected}
-        if any(_has(rest, other) for other in others):
-            return W_WRONG, f"wrong play ({info['name']} is in {expected})"
+        name = info["name"]
+        title = _norm(expected).strip()
+        if _norm(name).strip() == title:
+            # "Hamlet is a character in Hamlet.": the first "Hamlet" is the name, not the answer.
+            named = low.count(f" {title} ") >= 2 or " ".join(words(low)) == title
+        else:
+            named = _has(low, title)
+        plays = _other_plays(low, expected)
+        strangers = _other_characters(answer, name, expected)
+        if named and not plays and not strangers:
+            return W_CORRECT, f"correct ({name} is in {expected})"
+        if plays or strangers:
+            return W_WRONG, f"wrong play ({name} is in {expected})"
         return W_MISSING, f"does not name the play ({expected})"
     if task in ("opposite", "plural"):
         word = info["word"]
         table = OPPOSITES if task == "opposite" else PLURALS
-        known = (set(table) | set(table.values())) - {word}
+        known = (set(table) | set(table.values())) - {word, expected}
 
         def looks_like_answer(w):
-            return w in known or (task == "plural" and w.startswith(word[:3]))
+            return w in known or (task == "plural" and w.startswith(word[:3]) and w not in (word, expected))
 
-        m = re.search(r"\b(?:is|are)\s+['\"]?([a-z]+)", answer.lower())  # "... of cat is cats"
-        if m and m.group(1) == expected:
-            return W_CORRECT, f"correct ({word} -> {expected})"
-        if m and looks_like_answer(m.group(1)):
-            return W_WRONG, f"wrong ({word} -> {expected}, not {m.group(1)})"
-        rest = low.replace(f" {word} ", " ", 1)  # "sheep" is its own plural
-        if _has(rest, expected):
-            return W_CORRECT, f"correct ({word} -> {expected})"
-        stated = [w for w in words(rest) if looks_like_answer(w)]
-        if stated:
-            return W_WRONG, f"wrong ({word} -> {expected}, not {stated[0]})"
-        return W_MISSING, f"does not answer (expected {expected})"
+        # The sentence that answers: the first one that gives the expected word, else the first
+        # that gives another candidate. Other candidates count against it only there (a
+        # rambling sentence about "the stars" does not make "The plural of queen is queens."
+        # wrong), and if it says "... is X", X must be the expected word.
+        def stated_in(sentence):  # the word after the first "is" / "are", if any
+            m = re.search(r"\b(?:is|are)\s+['\"]?([a-z]+)", sentence.lower())
+            return m.group(1) if m else None
+
+        sentences = [t for t in re.split(r"(?<=[.!?;])\s+", answer) if words(t)]
+        found = None
+        for wanted in ("expected", "candidate"):
+            for sentence in sentences:
+                rest = _without(_norm(sentence), word, count=1)  # "sheep" is its own plural
+                others = [w for w in words(rest) if looks_like_answer(w.lower())]
+                stated = stated_in(sentence)
+                if wanted == "expected" and _has(rest, expected):
+                    found = (True, others, stated)
+                elif wanted == "candidate" and (others or stated == word != expected):
+                    found = (False, others, stated)
+                if found:
+                    break
+            if found:
+                break
+        if found is None:
+            return W_MISSING, f"does not answer (expected {expected})"
+        gives_expected, others, stated = found
+        if others:
+            return W_WRONG, f"wrong ({word} -> {expected}, not {others[0]})"
+        if not gives_expected or (stated is not None and stated != expected):
+            return W_WRONG, f"wrong ({word} -> {expected}, not {stated})"
+        return W_CORRECT, f"correct ({word} -> {expected})"
     return 0.0, ""
 
 
 def is_correct(prompt: str, answer: str) -> bool:
-    """Does the answer give the right result? (the rater's correctness rule)"""
+    """Is the answer right by the strict rule: the right fact and no wrong one beside it?
+
+    The rater's correctness points use the same rule (`_correctness`), so `rate` gives +2
+    exactly when this is True. Questions with no single right answer are never "correct".
+    """
     task, info = classify_prompt(prompt)
-    points, _ = _correctness(task, info, answer, _norm(answer))
+    if not words(answer):
+        return False
+    points, _ = _correctness(task, info, answer.strip(), _norm(answer.strip()))
     return points > 0
 
 
