@@ -285,3 +285,18 @@ def test_save_preference_refuses_what_json_cannot_hold(tmp_path, value):
     assert rlhf.load_preferences(path)[0]["score"] == 1.5
     with pytest.raises(ValueError, match="is a dict"):
         rlhf.save_preference(["p", "a", "b"], path)
+
+
+@pytest.mark.parametrize("make", ["tokens", "attention"])
+def test_any_error_in_an_explorer_is_a_message(make, char_tokenizer, tiny_model, monkeypatch):
+    from course_lib.widgets import AttentionExplorer, TokenViewer
+
+    if make == "tokens":
+        explorer = TokenViewer(char_tokenizer, text="To be")
+        monkeypatch.setattr(char_tokenizer, "pieces", lambda text: 1 / 0)
+        explorer.text = "To be or"
+    else:
+        explorer = AttentionExplorer(tiny_model, char_tokenizer, text="To be")
+        monkeypatch.setattr(tiny_model, "trace", lambda *a, **k: 1 / 0)
+        explorer.text = "To be or"
+    assert "Unexpected error (ZeroDivisionError)" in explorer.message

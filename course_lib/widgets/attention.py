@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from .base import Explorer
+from .base import Explorer, error_text
 from .figure import LiveFigure
 from .style import (
     BAR, CHOSEN, HEATMAP_SCALE, MASKED, MONO_FAMILY, base_layout, plotly_text, quoted_token, visible_token,
@@ -266,10 +266,14 @@ class AttentionExplorer(Explorer):
         """Trace the text if it changed, then redraw the chosen view."""
         try:
             self._trace(self.text)
-        except (ValueError, TypeError) as e:
-            self.show_message(str(e), "error")
+            self._redraw(query)
+        except Exception as e:  # any error is a message in the widget, never a traceback
+            self.show_message(error_text(e), "error")
             return False
         self.clear_message()
+        return True
+
+    def _redraw(self, query):
         if query is not None:
             self._quiet = True
             try:
@@ -288,7 +292,6 @@ class AttentionExplorer(Explorer):
             self.grid_box.layout.display = "none"
             self.single_box.layout.display = None
             self._draw_single()
-        return True
 
     def _visible(self, pattern):
         """The weights of the cells a token may see, flat, in the order of self._rows/_cols.

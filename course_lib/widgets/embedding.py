@@ -19,7 +19,7 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from .base import Explorer
+from .base import Explorer, error_text
 from .figure import LiveFigure
 from .style import (
     CHOSEN, FONT_FAMILY, MONO_FAMILY, MUTED, NEIGHBOUR, TEXT, base_layout, plotly_text, quoted_token, visible_token,
@@ -173,8 +173,8 @@ class EmbeddingExplorer(Explorer):
     def _on_token(self):
         try:
             self.token_id = self.find_token(self.token)
-        except (ValueError, TypeError) as e:
-            self.show_message(str(e), "error")
+        except Exception as e:  # any error is a message in the widget, never a traceback
+            self.show_message(error_text(e), "error")
             return
         self.update()
 

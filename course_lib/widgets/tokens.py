@@ -11,7 +11,7 @@ import html
 
 import ipywidgets as W
 
-from .base import Explorer
+from .base import Explorer, error_text
 from .style import CHIP_BORDERS, CHIP_COLOURS, FONT_FAMILY, MONO_FAMILY, TEXT, visible_token
 
 MAX_CHIPS = 2000  # about 450 bytes of HTML a chip: more would make the page slow to send and draw
@@ -87,8 +87,8 @@ class TokenViewer(Explorer):
             if not text:
                 raise ValueError("The text is empty: type something to see how it splits into tokens.")
             pieces = self.tokenizer.pieces(text)
-        except (ValueError, TypeError) as e:
-            self.show_message(str(e), "error")
+        except Exception as e:  # any error is a message in the widget, never a traceback
+            self.show_message(error_text(e), "error")
             return False
         self.clear_message()
         self.tokens = pieces
