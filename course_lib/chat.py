@@ -348,14 +348,18 @@ def sft(model: GPT, tokenizer, dialogues: list, config: SFTConfig | None = None,
     from .optim import make_optimizer
 
     cfg = SFTConfig.build(config, settings, "SFT")
-    if not dialogues:
-        raise ValueError("no dialogues to fine-tune on")
+    if not isinstance(dialogues, (list, tuple)) or not dialogues:
+        raise ValueError("dialogues must be a non-empty list of conversations (each {'messages': [...]} or a list "
+                         f"of turns), not {dialogues!r:.60}")
     min_lr = cfg.lr / 10 if cfg.min_lr is None else cfg.min_lr
     if cfg.dropout is not None:
         model.set_dropout(cfg.dropout)
     block = model.config.block_size
     examples = [training_example(d["messages"] if isinstance(d, dict) and "messages" in d else d,
                                  tokenizer, block) for d in dialogues]
+    if not any(bool((y != IGNORE).any()) for _, y in examples):
+        raise ValueError("no dialogue has an assistant turn within the context: SFT learns only the assistant's "
+                         "words, so there is nothing to learn (a conversation needs an assistant turn)")
     device = next(model.parameters()).device
     pad = pad_id(tokenizer)
     optimizer = make_optimizer(model, lr=cfg.lr, weight_decay=cfg.weight_decay, device_type=device.type)
@@ -367,7 +371,7 @@ def sft(model: GPT, tokenizer, dialogues: list, config: SFTConfig | None = None,
             X, Y = X.to(device), Y.to(device)
             lr = scheduled_lr(optimizer, step, cfg.steps, cfg.lr, min_lr, cfg.warmup_steps)
             _, loss = model(X, Y)
-            optimizer_step(optimizer, loss, model)
+            optimizer_step(optimizer, loss, model, what="SFT", step=step + 1, lr=cfg.lr)
             entry = {"loss": loss.item(), "lr": lr, "answer_tokens": int((Y != IGNORE).sum()),
                      "tokens": int(X.numel())}
             if not run.record(entry, train_loss=entry["loss"], tokens=X.numel(), lr=lr):
@@ -421,13 +425,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _run(args, argv) -> int:
     """One command of the parsed command line; returns the exit status."""
-    from .checkpoint import load_checkpoint, save_checkpoint
+    from .checkpoint import check_output_folder, load_checkpoint, save_checkpoint
     from .device import pick_device
 
     if args.command == "say":
         model, tokenizer, _ = load_checkpoint(args.model)
         print(chat(model, tokenizer, args.message, temperature=args.temperature, seed=args.seed))
         return 0
+    config = SFTConfig(**from_flags(args, SFT_FLAGS))  # checked, and where it goes, before anything trains
+    check_output_folder(args.out, flag="--out", replace_checkpoint=True)
     device = pick_device(args.device)
     torch.manual_seed(args.seed)
     model, tokenizer, base_meta = load_checkpoint(args.base, device=device)
@@ -435,7 +441,7 @@ def _run(args, argv) -> int:
         raise ValueError(f"{args.base} has no tokenizer.json; SFT needs the model's tokenizer")
     dialogues = load_dialogues("train")
     t0 = time.perf_counter()
-    log = sft(model, tokenizer, dialogues, SFTConfig(**from_flags(args, SFT_FLAGS)))
+    log = sft(model, tokenizer, dialogues, config)
     seconds = time.perf_counter() - t0
     heldout = [[{"role": "user", "content": r["prompt"]}, {"role": "assistant", "content": r["reference"]}]
                for r in load_dialogues("heldout")]

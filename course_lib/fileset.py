@@ -143,10 +143,11 @@ def checked_path(folder, name: str) -> Path:
     path, entry = resolve(folder, name)
     if entry is not None and path.exists():
         if path.stat().st_size != entry["bytes"] or sha256(path) != entry["sha256"]:
-            raise ValueError(
-                f"{path} does not match {Path(folder) / MANIFEST} (size or SHA-256): the file was changed "
-                "after it was saved, or is damaged. Save the checkpoint again (resume the run, or re-run the "
-                f"command that made it), or delete {MANIFEST} to load the files as they are.")
+            advice = ("The run cannot continue from it: delete it to start a new run in this folder" if
+                      name == "train_state.pt" else "Save it again (resume the run, or re-run the command that "
+                      f"made it), or delete {MANIFEST} to load the files as they are")
+            raise ValueError(f"{path} does not match {Path(folder) / MANIFEST} (size or SHA-256): it was changed "
+                             f"after it was saved, or is damaged (truncated?). {advice}.")
     return path
 
 

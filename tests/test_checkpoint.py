@@ -130,3 +130,68 @@ def test_load_or_stand_in_says_what_stands_in(tmp_path, monkeypatch):
     monkeypatch.setattr(checkpoint, "CHECKPOINT_DIR", tmp_path)  # a bare checkout: nothing shipped
     model, tok, note = checkpoint.load_or_stand_in("shakespeare-bpe", stand_in="chat-sft")
     assert "UNTRAINED" in note and model.config.vocab_size == tok.vocab_size == 2048
+
+
+# --- damaged or mismatched folders are clear errors (issue 13, point 7) -------------------------
+
+@pytest.mark.parametrize("content, message", [
+    (json.dumps({"format": "course-gpt-checkpoint-v1"}).encode(), 'no "model" settings'),
+    (b"[1, 2]", "holds a JSON list, not an object"),
+    (b"\xff\xfe{}", "is not UTF-8 text"),
+    (json.dumps({"format": "course-gpt-checkpoint-v1", "model": [1]}).encode(), 'no "model" settings'),
+    (json.dumps({"format": "course-gpt-checkpoint-v1", "model": dict(GPTConfig().to_dict(), dropout="a")}).encode(),
+     "cannot be built: dropout must be a number"),
+    (json.dumps({"format": "course-gpt-checkpoint-v1", "model": dict(GPTConfig().to_dict(), vocab_size=10**12)}).encode(),
+     r"about 256,000,\S+ weights .* at most MAX_PARAMS"),
+])
+def test_a_damaged_config_json_is_a_clear_error(tmp_path, tiny_model, content, message):
+    save_checkpoint(tmp_path / "ck", tiny_model)
+    (tmp_path / "ck" / "manifest.json").unlink()  # a hand-made folder: no manifest to catch the edit
+    (tmp_path / "ck" / "config.json").write_bytes(content)
+    with pytest.raises(ValueError, match=message):
+        load_checkpoint(tmp_path / "ck")
+
+
+def test_absurd_shapes_are_refused_before_allocating():
+    with pytest.raises(ValueError, match="MAX_PARAMS"):
+        GPTConfig(vocab_size=10**12)  # was: an attempt to allocate 1 PB
+    with pytest.raises(ValueError, match="positive integer, not True"):
+        GPTConfig(n_layer=True)
+    assert GPTConfig(vocab_size=50257, block_size=1024, n_layer=12, n_head=12, n_embd=768).approx_params() \
+        == 124_439_808  # GPT-2 small is far below the limit
+
+
+def test_save_refuses_nan_weights_naming_the_tensor(tmp_path, tiny_model):
+    with torch.no_grad():
+        tiny_model.blocks[0].attn.qkv.weight[0, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"blocks\.0\.attn\.qkv\.weight.*NaN or infinite"):
+        save_checkpoint(tmp_path / "ck", tiny_model)
+    assert not (tmp_path / "ck" / "model.safetensors").exists()
+
+
+def test_a_truncated_train_state_is_called_damaged(tmp_path, tiny_model):
+    optimizer = torch.optim.AdamW(tiny_model.parameters())
+    path = save_train_state(tmp_path / "train_state.pt", tiny_model, optimizer, torch.Generator(), step=1, tokens=1,
+                            elapsed=0.0, train_loss=None, val_loss=None, best_val_loss=None, config={},
+                            model_config={}, world_size=1, micro_batches=1)
+    path.write_bytes(path.read_bytes()[:5000])
+    with pytest.raises(ValueError, match="is damaged \\(truncated or corrupt.*delete the file") as err:
+        load_train_state(path)
+    assert "pickled code" not in str(err.value)
+
+
+def test_a_tokenizer_of_another_vocabulary_is_refused(tmp_path, tiny_model, char_tokenizer):
+    from course_lib.tokenizer import CharTokenizer
+
+    save_checkpoint(tmp_path / "ck", tiny_model, char_tokenizer)
+    chars = char_tokenizer.to_dict()["chars"]
+    other = CharTokenizer.train("".join(chars[1:]) + "\u00e9")  # one character swapped for another
+    assert other.vocab_size == char_tokenizer.vocab_size and other.fingerprint() != char_tokenizer.fingerprint()
+    other.save(tmp_path / "ck" / "tokenizer.json")
+    (tmp_path / "ck" / "manifest.json").unlink()  # so that only the fingerprint can tell
+    with pytest.raises(ValueError, match="not the tokenizer the model was saved with"):
+        load_checkpoint(tmp_path / "ck")
+    config = json.loads((tmp_path / "ck" / "config.json").read_text())
+    del config["tokenizer_fingerprint"]  # a checkpoint from before fingerprints: still loads
+    (tmp_path / "ck" / "config.json").write_text(json.dumps(config))
+    assert load_checkpoint(tmp_path / "ck")[1].fingerprint() == other.fingerprint()

@@ -119,3 +119,61 @@ def test_a_callback_returning_false_stops_the_run(chat_tokenizer, make_chat_mode
     log = C.sft(make_chat_model(), chat_tokenizer, DIALOGUES, steps=5, batch_size=1, progress=False,
                 callback=stop_after_two)
     assert len(log) == 2 and events[-1]["kind"] == "end" and events[-1]["status"] == "stopped"
+
+
+# --- issue 13, point 5: every argument checked up front, a NaN loss stops the run ----------------
+
+def test_every_loop_stops_on_a_nan_loss_naming_the_step_and_keeps_the_weights(chat_tokenizer, make_chat_model):
+    import torch
+
+    from course_lib.train import TrainingDiverged
+
+    tok = chat_tokenizer
+
+    def poisoned_at_step_2(model):
+        snapshot = {}
+
+        def callback(event):
+            if event["kind"] == "step" and event["step"] == 2:
+                with torch.no_grad():  # a reward model's score, or a GPT's every logit, becomes NaN
+                    (model.head.bias if hasattr(model, "head") else model.tok_emb.weight)[:] = float("nan")
+                snapshot.update({k: v.clone() for k, v in model.state_dict().items()})
+        return callback, snapshot
+
+    policy, rm = make_chat_model(), R.RewardModel(make_chat_model())
+    runs = {
+        "SFT": (lambda m, cb: C.sft(m, tok, DIALOGUES, steps=5, batch_size=1, progress=False, callback=cb),
+                make_chat_model()),
+        "the reward model": (lambda m, cb: R.train_reward_model(m, tok, PAIRS, steps=5, batch_size=2,
+                                                                progress=False, callback=cb), R.RewardModel(make_chat_model())),
+        "DPO": (lambda m, cb: R.dpo(m, make_chat_model(), tok, PAIRS, steps=5, batch_size=1, progress=False,
+                                    callback=cb), make_chat_model()),
+        "PPO": (lambda m, cb: R.ppo(policy, make_chat_model(), m, tok, ["Hello!"], steps=5, prompts_per_step=2,
+                                    max_new_tokens=3, progress=False, callback=cb), rm),
+    }
+    for what, (train, model) in runs.items():
+        callback, snapshot = poisoned_at_step_2(model)
+        with pytest.raises(TrainingDiverged, match=f"{what} diverged at step 3: the loss became nan.*smaller "
+                                                   "learning rate"):
+            train(model, callback)
+        state = model.state_dict()
+        assert all(torch.equal(state[k].nan_to_num(), v.nan_to_num()) for k, v in snapshot.items()), what
+
+
+def test_loop_arguments_that_are_not_settings_are_checked_too(chat_tokenizer, make_chat_model):
+    model = make_chat_model()
+    with pytest.raises(ValueError, match="callback must be a function"):
+        R.dpo(model, make_chat_model(), chat_tokenizer, PAIRS, steps=1, progress=False, callback=3)
+    with pytest.raises(ValueError, match="dialogues must be a non-empty list"):
+        C.sft(model, chat_tokenizer, "abc", steps=1, progress=False)  # was: NaN losses, silently
+    with pytest.raises(ValueError, match="no dialogue has an assistant turn"):
+        C.sft(model, chat_tokenizer, [[{"role": "user", "content": "Hi"}]], steps=1, progress=False)
+    for bad in (float("nan"), float("inf"), -1.0, 0, "1e-3", None):
+        for run in (lambda: C.sft(model, chat_tokenizer, DIALOGUES, lr=bad),
+                    lambda: R.dpo(model, model, chat_tokenizer, PAIRS, lr=bad),
+                    lambda: R.train_reward_model(R.RewardModel(model), chat_tokenizer, PAIRS, lr=bad),
+                    lambda: R.ppo(model, model, R.RewardModel(model), chat_tokenizer, ["Hi"], lr=bad)):
+            with pytest.raises(ValueError, match="lr must be a number > 0"):
+                run()
+    with pytest.raises(ValueError, match="beta must be a number > 0, not -1"):
+        R.dpo(model, model, chat_tokenizer, PAIRS, beta=-1)

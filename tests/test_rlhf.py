@@ -3,6 +3,7 @@ and the preference widget."""
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -354,3 +355,59 @@ def test_the_committed_hacking_run_shows_what_the_lesson_says():
 def test_a_missing_hacking_run_names_the_command_that_makes_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="course_lib.rlhf hack"):
         R.load_hacking_run(tmp_path / "nothing.json")
+
+
+# --- issue 13, point 5: the command line checks every argument before anything trains -----------
+
+@pytest.mark.parametrize("args, message", [
+    (["dpo", "--steps", "0"], "steps must be a whole number >= 1, not 0"),
+    (["dpo", "--batch-size", "0"], "batch_size must be a whole number >= 1, not 0"),
+    (["dpo", "--lr", "nan"], "lr must be a number > 0, not nan"),
+    (["dpo", "--beta", "-1"], "beta must be a number > 0"),
+    (["dpo", "--seed", "-1"], "seed must be a whole number >= 0"),
+    (["dpo", "--eval-samples", "0"], "--eval-samples must be a whole number >= 1"),
+    (["dpo", "--device", "tpu"], "device must be one of"),
+    (["dpo", "--out", "/proc/no-such-folder"], "--out /proc/no-such-folder cannot be created or written"),
+    (["ppo", "--rm-steps", "0"], "steps must be a whole number >= 1, not 0"),
+    (["ppo", "--rm-batch-size", "0"], "batch_size must be a whole number >= 1, not 0"),
+    (["ppo", "--prompts-per-step", "0"], "prompts_per_step must be a whole number >= 1"),
+    (["ppo", "--save-rm", "FILE"], "--save-rm .* is a file, not a folder"),
+    (["hack", "--kl-coefs", "nan"], "--kl-coefs must be numbers >= 0"),
+    (["hack", "--json", "/proc/no-such-folder/x.json"], "--json .*cannot be created or written"),
+])
+def test_rlhf_command_line_refuses_bad_arguments_before_training(tmp_path, capsys, args, message):
+    from course_lib.rlhf.__main__ import main
+
+    (tmp_path / "FILE").write_text("mine")
+    args = [str(tmp_path / "FILE") if a == "FILE" else a for a in args]
+    out = [] if args[0] == "hack" or "--out" in args else ["--out", str(tmp_path / "out")]
+    rc = main([*args, "--sft", str(REPO / "data/checkpoints/chat-sft"), *out])
+    err = capsys.readouterr().err
+    assert rc == 1 and re.search("error: .*" + message, err), err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_chat_sft_command_line_checks_its_output_folder_first(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    rc = C.main(["sft", "--base", str(REPO / "data/checkpoints/shakespeare-bpe"), "--out", str(tmp_path)])
+    assert rc == 1 and "holds files that are not a checkpoint's (notes.txt)" in capsys.readouterr().err
+    rc = C.main(["sft", "--base", str(REPO / "data/checkpoints/shakespeare-bpe"), "--out", str(tmp_path / "x"),
+                 "--steps", "0"])
+    assert rc == 1 and "steps must be a whole number >= 1, not 0" in capsys.readouterr().err
+
+
+def test_a_reward_model_folder_is_one_set(tmp_path, tok, make_chat_model):
+    rm = R.RewardModel(make_chat_model())
+    R.save_reward_model(tmp_path / "rm", rm, tok)
+    assert json.loads((tmp_path / "rm" / "manifest.json").read_text())["files"].keys() >= {
+        "reward_head.safetensors", "model.safetensors", "config.json", "tokenizer.json"}
+    loaded, _, _ = R.load_reward_model(tmp_path / "rm")
+    assert torch.equal(loaded.head.weight, rm.head.weight)
+    head = tmp_path / "rm" / "reward_head.safetensors"
+    head.write_bytes(head.read_bytes()[:20])
+    with pytest.raises(ValueError, match="reward_head.safetensors does not match"):
+        R.load_reward_model(tmp_path / "rm")
+    with torch.no_grad():
+        rm.head.bias[:] = float("nan")
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        R.save_reward_model(tmp_path / "rm2", rm, tok)
