@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from .base import Explorer, error_text
+from .base import Explorer, control_value, error_text, layer_of
 from .figure import LiveFigure
 from .style import (
     BAR, CHOSEN, HEATMAP_SCALE, MASKED, MONO_FAMILY, base_layout, plotly_text, quoted_token, visible_token,
@@ -163,23 +163,9 @@ class AttentionExplorer(Explorer):
         self.grid_box.children = [self.grid_fig]
 
     # -- properties ------------------------------------------------------------------------------
-    @property
-    def text(self) -> str:
-        return self.text_box.value
+    text = control_value("text_box")
 
-    @text.setter
-    def text(self, value):
-        self.text_box.value = value
-
-    @property
-    def layer(self) -> int:
-        return self.layer_dropdown.value
-
-    @layer.setter
-    def layer(self, value):
-        if value not in range(self.n_layer):
-            raise ValueError(f"layer must be 0..{self.n_layer - 1}, not {value!r}")
-        self.layer_dropdown.value = value
+    layer = control_value("layer_dropdown", layer_of)
 
     @property
     def head(self):
@@ -345,7 +331,9 @@ class AttentionExplorer(Explorer):
                 self._set(self.row_fig.layout.xaxis, "showticklabels", False)
                 self._set(self.row_fig.layout.title, "text",
                           "Pick a token (click a row or use the menu) to see where it looks")
+                self._set(self.row_fig.layout, "meta", {"empty": "until a token is picked"})  # see figure.py
             else:
+                self._set(self.row_fig.layout, "meta", None)
                 bars.x = list(range(q + 1))
                 self._set(self.row_fig.layout.xaxis, "showticklabels", True)
                 bars.y = self.pattern[q, : q + 1].astype(np.float64).round(4).tolist()

@@ -108,3 +108,32 @@ def snapshots(*explorers, include_plotlyjs=True):
 def plain_text(html_text: str) -> str:
     """The text of an HTML fragment (for tests reading a widget's HTML area)."""
     return html.unescape(re.sub(r"<[^>]+>", "", html_text))
+
+
+def control_value(control: str, allowed=None):
+    """A property that reads and sets `self.<control>.value` (a slider, box or menu).
+
+    allowed: optional `allowed(self, value) -> str or None`; a returned text is the ValueError
+    raised for a value the explorer refuses (the control keeps its old value).
+
+        text = control_value("text_box")
+        layer = control_value("layer_dropdown", lambda self, v: None if v in range(self.n_layer)
+                              else f"layer must be 0..{self.n_layer - 1}, not {v!r}")
+    """
+    def get(self):
+        return getattr(self, control).value
+
+    def set(self, value):
+        problem = allowed(self, value) if allowed is not None else None
+        if problem:
+            raise ValueError(problem)
+        getattr(self, control).value = value
+
+    return property(get, set, doc=f"The value of the {control.replace('_', ' ')}.")
+
+
+def layer_of(self, value):
+    """`allowed` rule for a layer number of the explorer's model (self.n_layer layers)."""
+    if isinstance(value, bool) or value not in range(self.n_layer):
+        return f"layer must be 0..{self.n_layer - 1}, not {value!r}"
+    return None

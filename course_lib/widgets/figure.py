@@ -20,7 +20,9 @@ JavaScript is a few lines, and what it shows is the figure itself, as widget sta
   on a slow machine draws the newest state and skips the ones in between.
 - Clicks on a trace call the handlers given to `trace.on_click`, as with FigureWidget.
 
-For pages read without Python, an explorer's `static()` gives a plain `go.Figure`.
+For pages read without Python, an explorer's `static()` gives a plain `go.Figure`. A chart
+that is empty on purpose (the attention explorer's row chart before a token is picked) says
+so in `layout.meta = {"empty": why}`: the browser tests fail on any other chart without data.
 """
 from pathlib import Path
 

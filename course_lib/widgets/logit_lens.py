@@ -13,7 +13,7 @@ import ipywidgets as W
 import plotly.graph_objects as go
 
 from ..interpret import logit_lens
-from .base import Explorer
+from .base import Explorer, control_value
 from .figure import LiveFigure
 from .style import HEATMAP_SCALE, MONO_FAMILY, base_layout, plotly_text, visible_token
 
@@ -50,13 +50,7 @@ class LogitLensExplorer(Explorer):
         ], layout=W.Layout(width="100%", max_width="980px"))
         self.update()
 
-    @property
-    def text(self) -> str:
-        return self.text_box.value
-
-    @text.setter
-    def text(self, value):
-        self.text_box.value = value
+    text = control_value("text_box")
 
     def update(self) -> bool:
         ids = self.tokenizer.encode(self.text) if isinstance(self.text, str) else []

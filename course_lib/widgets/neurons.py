@@ -12,7 +12,7 @@ import html
 import ipywidgets as W
 
 from ..interpret import neuron_activations, snippet, top_activations
-from .base import Explorer
+from .base import Explorer, control_value, layer_of
 from .style import CHOSEN, FONT_FAMILY, MONO_FAMILY, TEXT, visible_token
 
 
@@ -50,15 +50,7 @@ class NeuronBrowser(Explorer):
         ], layout=W.Layout(width="100%", max_width="980px"))
         self.update()
 
-    @property
-    def layer(self) -> int:
-        return self.layer_dropdown.value
-
-    @layer.setter
-    def layer(self, value):
-        if value not in range(self.n_layer):
-            raise ValueError(f"layer must be 0..{self.n_layer - 1}, not {value!r}")
-        self.layer_dropdown.value = value
+    layer = control_value("layer_dropdown", layer_of)
 
     @property
     def neuron(self) -> int:

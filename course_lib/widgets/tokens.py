@@ -11,7 +11,7 @@ import html
 
 import ipywidgets as W
 
-from .base import Explorer, error_text
+from .base import Explorer, control_value, error_text
 from .style import CHIP_BORDERS, CHIP_COLOURS, FONT_FAMILY, MONO_FAMILY, TEXT, visible_token
 
 MAX_CHIPS = 2000  # about 450 bytes of HTML a chip: more would make the page slow to send and draw
@@ -65,13 +65,7 @@ class TokenViewer(Explorer):
         ], layout=W.Layout(width="100%", max_width="980px"))
         self.update()
 
-    @property
-    def text(self) -> str:
-        return self.text_box.value
-
-    @text.setter
-    def text(self, value):
-        self.text_box.value = value
+    text = control_value("text_box")
 
     @property
     def html(self) -> str:
