@@ -313,7 +313,7 @@ def check_output_folder(directory, resume: bool = False, overwrite: bool = False
     import os
     import tempfile
 
-    from .fileio import _TEMP
+    from .fileio import _TEMP, remove_stale_temps
 
     resume_words, overwrite_words = (("--resume", "--overwrite") if flag.startswith("--")
                                      else ("resume=True", "overwrite=True"))
@@ -330,6 +330,7 @@ def check_output_folder(directory, resume: bool = False, overwrite: bool = False
     except OSError as e:
         raise ValueError(f"{flag} {directory} cannot be created or written ({e.strerror or e}): choose a folder "
                          "you can write, e.g. runs/mine") from e
+    remove_stale_temps(directory)  # what killed runs left (their .next/ goes at the first save)
     names = sorted(p.name for p in directory.iterdir() if not p.name.startswith(".") and not _TEMP.match(p.name))
     ours = [n for n in names if n in CHECKPOINT_FILES or n == "manifest.json"]
     others = [n for n in names if n not in ours]

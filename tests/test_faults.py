@@ -249,3 +249,16 @@ def test_an_interrupted_set_is_finished_or_dropped_and_reads_whole_meanwhile(tmp
     assert load_checkpoint(folder)[2]["step"] == 2
     save_checkpoint(folder, tiny_model, char_tokenizer, meta={"step": 3})
     assert load_checkpoint(folder)[2]["step"] == 3 and not staged.exists()
+
+
+def test_a_killed_run_started_again_cleans_up_before_its_first_step(tmp_path):
+    from course_lib.checkpoint import check_output_folder
+
+    run = tmp_path / "run"
+    p = python(WRITE_FOREVER, run / "model.safetensors")
+    assert p.stdout.readline().strip() == "ready"
+    time.sleep(0.3)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    check_output_folder(run, overwrite=True)  # what a Trainer does before anything trains
+    assert [f.name for f in run.iterdir() if f.name.endswith(".tmp")] == []
