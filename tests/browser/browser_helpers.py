@@ -379,11 +379,15 @@ CELL_REPORT_JS = """() => {
 
 # Plotly figures in a part of the page: how many, how many have no trace with points (drawn
 # empty: axes but no data), how many plotly has not drawn at all.
+# A chart may be empty on purpose only if its layout says so (meta.empty, course_lib/widgets/figure.py).
+# Arrays are lists, or typed arrays as plotly.py writes them for its own renderer ({dtype, bdata}).
 PLOTLY_REPORT_JS = """(root) => {
-  const points = (t) => ['x', 'y', 'z', 'values'].reduce((n, k) => Math.max(n, (t[k] && t[k].length) || 0), 0);
+  const size = (a) => !a ? 0 : (a.length !== undefined ? a.length : (a.bdata ? a.bdata.length : 0));
+  const points = (t) => ['x', 'y', 'z', 'values'].reduce((n, k) => Math.max(n, size(t[k])), 0);
+  const onPurpose = (p) => !!(p.layout && p.layout.meta && p.layout.meta.empty);
   const plots = Array.from((root || document).querySelectorAll('.js-plotly-plot'));
   return {total: plots.length,
-          empty: plots.filter(p => !p.data || !p.data.some(t => points(t) > 0)).length,
+          empty: plots.filter(p => !onPurpose(p) && (!p.data || !p.data.some(t => points(t) > 0))).length,
           unrendered: plots.filter(p => !p._fullLayout).length};
 }"""
 
