@@ -175,5 +175,7 @@ def test_loop_arguments_that_are_not_settings_are_checked_too(chat_tokenizer, ma
                     lambda: R.ppo(model, model, R.RewardModel(model), chat_tokenizer, ["Hi"], lr=bad)):
             with pytest.raises(ValueError, match="lr must be a number > 0"):
                 run()
+    with pytest.raises(ValueError, match="PPO needs a non-empty list of prompts"):
+        R.ppo(model, model, R.RewardModel(model), chat_tokenizer, "Hello!", steps=1, progress=False)
     with pytest.raises(ValueError, match="beta must be a number > 0, not -1"):
         R.dpo(model, model, chat_tokenizer, PAIRS, beta=-1)

@@ -80,6 +80,22 @@ class PPOConfig(Settings):
     seed: int = _f(0, "random seed for the prompts and the sampling", whole(0))
 
 
+def exact_kl(logits: torch.Tensor, ref_logits: torch.Tensor, mask: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """KL(policy || reference) of each answer, summed over its tokens (B,), in nats, exactly.
+
+    At every answer position the two models give a whole next-token distribution, so the
+    KL there is a sum over the vocabulary, sum_v p(v) (log p(v) - log q(v)): never negative,
+    zero only where the two agree. (The penalty inside PPO's reward uses the sampled token's
+    log-ratio, log p(x) - log q(x), whose mean over samples is the same KL but which can be
+    negative for any one batch: no good as a distance to print.) logits, ref_logits:
+    (B, T, V), the prediction at t for token t + 1; mask (B, T) marks the answer tokens.
+    """
+    logp = torch.log_softmax(logits[:, :-1].float() / temperature, dim=-1)
+    logq = torch.log_softmax(ref_logits[:, :-1].float() / temperature, dim=-1)
+    per_position = (logp.exp() * (logp - logq)).sum(-1).clamp(min=0)  # (B, T-1); clamp: rounding only
+    return (F.pad(per_position, (1, 0)) * mask.to(per_position.device)).sum(-1)
+
+
 def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float, lam: float) -> tuple:
     """Generalised advantage estimation over answer tokens.
 
@@ -131,16 +147,18 @@ def ppo(policy, reference, reward_model, tokenizer, prompts: list, config: PPOCo
     a value head; then `epochs` clipped policy-gradient updates.
 
     Log entries: step, reward (mean reward-model score), kl (mean KL to the reference per
-    answer, in nats), rater (mean simulated-rater score: the judge PPO never sees),
-    length (mean answer tokens), samples (three (prompt, answer, reward) triples), seconds.
+    answer, in nats, `exact_kl`: summed over the vocabulary at each answer position, so never
+    negative), rater (mean simulated-rater score: the judge PPO never sees), length (mean
+    answer tokens), samples (three (prompt, answer, reward) triples), seconds.
     Keyword overrides change fields of the config, e.g. ppo(..., kl_coef=0.0).
     callback(event) gets the Trainer's event dicts (course_lib.finetune); returning False stops.
     """
     from ..optim import make_optimizer
 
     cfg = PPOConfig.build(config, overrides, "PPO")
-    if not prompts:
-        raise ValueError("PPO needs prompts to answer")
+    if isinstance(prompts, (str, dict)) or not isinstance(prompts, (list, tuple)) or not prompts:
+        raise ValueError(f"PPO needs a non-empty list of prompts to answer (messages or conversations), not "
+                         f"{prompts!r:.60}")
     device = next(policy.parameters()).device
     block = policy.config.block_size
     value_head = ValueHead(policy.config.n_embd).to(device)
@@ -183,7 +201,8 @@ def ppo(policy, reference, reward_model, tokenizer, prompts: list, config: PPOCo
                     scores = scores + (~ended).float() * cfg.no_end_penalty
                 # Values are predicted from the position before each answer token.
                 values = F.pad(values[:, :-1], (1, 0)) * mask
-                kl = (old_logp - ref_logp) * mask  # per token
+                kl = (old_logp - ref_logp) * mask  # per token: the sampled log-ratio (the penalty)
+                distance = exact_kl(logits, ref_logits, mask, cfg.temperature).cpu()  # what the log prints
                 rewards = -cfg.kl_coef * kl
                 last = (lengths - 1).clamp(min=0)
                 rewards[torch.arange(len(answers)), last] += scores
@@ -212,7 +231,7 @@ def ppo(policy, reference, reward_model, tokenizer, prompts: list, config: PPOCo
                 rater_scores = [rate(p, t)[0] for p, t in zip(batch_prompts, texts)]
                 entry = {
                     "reward": float(scores.mean()),
-                    "kl": float(kl.sum(-1).mean()),
+                    "kl": float(distance.mean()),
                     "rater": sum(rater_scores) / len(rater_scores),
                     "length": float(mask.sum(-1).mean()),
                     "ended": float(ended.float().mean()),
