@@ -6,6 +6,7 @@ cell stays one line and a test can read what was drawn:
     >>> show_matrix(pattern, rows=tokens, cols=tokens, title="Who looks at whom", masked=future)
     >>> plot_descent(path, loss_of, lowest_w=0.3, lr=3.0)
     >>> plot_reward_hacking(rlhf.load_hacking_run())
+    >>> plot_accuracy_by_task({"seen": rlhf.accuracy_by_task(m, tok, rlhf.seen_questions()), "held out": ...}, "...")
 """
 import matplotlib.pyplot as plt
 import torch
@@ -96,3 +97,45 @@ def plot_reward_hacking(run, styles, k=5):
     axes[2].legend(loc="upper left")
     fig.tight_layout()
     return fig
+
+
+def plot_grouped_bars(groups: dict, categories: list, title: str, ylabel: str, colours=None, ax=None,
+                      percent: bool = True, ylim=None):
+    """Bars side by side, one colour per group, with standard errors as whiskers.
+
+    groups: {label: {category: (value, se)}} (a missing category draws no bar);
+    categories: the x-axis order. percent: values are shares, shown 0-100%. Returns the Axes.
+    """
+    if not groups or not categories:
+        raise ValueError("plot_grouped_bars needs at least one group and one category")
+    colours = colours or [OKABE_ITO[c] for c in ("blue", "orange", "bluish green", "reddish purple", "vermillion")]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(6, 1.6 * len(categories) + 2), 4))
+    width = 0.8 / len(groups)
+    scale = 100 if percent else 1
+    for g, (label, values) in enumerate(groups.items()):
+        xs = [i + (g - (len(groups) - 1) / 2) * width for i, c in enumerate(categories) if c in values]
+        ys = [scale * values[c][0] for c in categories if c in values]
+        es = [scale * values[c][1] for c in categories if c in values]
+        ax.bar(xs, ys, width, yerr=es, capsize=3, color=colours[g % len(colours)], label=label)
+    ax.set_xticks(range(len(categories)), categories)
+    ax.set(title=title, ylabel=ylabel + (" (%)" if percent else ""))
+    if percent:
+        ax.set_ylim(0, 100 if ylim is None else ylim)
+    elif ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend()
+    return ax
+
+
+def plot_accuracy_by_task(reports: dict, title: str, ax=None):
+    """Strict accuracy per task with its standard error, one colour per report.
+
+    reports: {label: `rlhf.accuracy_by_task(...)`'s dict}; the tasks are those of the
+    first report, then "all". Returns the Axes."""
+    first = next(iter(reports.values()))
+    tasks = [t for t in first if isinstance(first[t], dict) and t != "all"] + ["all"]
+    groups = {label: {t: (r[t]["accuracy"], r[t]["se"]) for t in tasks if isinstance(r.get(t), dict)}
+              for label, r in reports.items()}
+    return plot_grouped_bars(groups, tasks, title, "right answers", ax=ax)
