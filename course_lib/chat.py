@@ -22,6 +22,8 @@ Two safety rules of the template:
     >>> print(render_text("Hello!", add_generation_prompt=True))
     >>> chat(model, tokenizer, "What is 2 plus 3?", temperature=0.7, seed=0)
 
+Fine-tuning on the template's scripts is `course_lib.sft` (also reachable as `chat.sft`).
+
 Command line:
     python -m course_lib.chat sft --base data/checkpoints/shakespeare-bpe --out data/checkpoints/chat-sft
     python -m course_lib.chat say --model data/checkpoints/chat-sft "Who wrote Hamlet?"
@@ -31,20 +33,16 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import random
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import torch
 
 from . import paths
-from .finetune import RunLog, optimizer_step, scheduled_lr
 from .model import GPT
 from .sampling import check_max_new_tokens, check_sampling_args, check_seed, sample_batch
-from .settings import Settings, _f, add_flags, from_flags, number, optional, run_command, whole
+from .settings import add_flags, from_flags, run_command
 
 SYSTEM_PROMPT = "What follows is a conversation between a user and a helpful AI assistant."
 ROLE_TOKENS = {"system": "<|system|>", "user": "<|user|>", "assistant": "<|assistant|>"}
@@ -292,113 +290,6 @@ def chat(model: GPT, tokenizer, history_or_message, temperature: float = 0.7, to
                        max_new_tokens, system)[0]
 
 
-# =======================================================================================
-# Supervised fine-tuning
-# =======================================================================================
-
-def length_grouped_batches(lengths: list, batch_size: int, rng: random.Random, pool: int = 8):
-    """Endless batches of indices: shuffled passes through the data, where each batch holds
-    examples of similar length (drawn from a pool of `pool` batches sorted by length), so
-    little compute goes into padding. The order of the batches is shuffled again."""
-    n = len(lengths)
-    while True:
-        order = list(range(n))
-        rng.shuffle(order)
-        batches = []
-        for start in range(0, n, batch_size * pool):
-            chunk = sorted(order[start : start + batch_size * pool], key=lambda i: lengths[i])
-            batches += [chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size)]
-        rng.shuffle(batches)
-        for b in batches:
-            if len(b) == batch_size or n < batch_size:
-                yield b
-
-
-@dataclass
-class SFTConfig(Settings):
-    """The settings of supervised fine-tuning (the defaults are chat-sft's recipe)."""
-
-    steps: int = _f(200, "optimiser steps", whole(1))
-    batch_size: int = _f(16, "conversations per step", whole(1))
-    lr: float = _f(1e-3, "peak learning rate, reached after the warmup", number(above=0))
-    min_lr: Optional[float] = _f(None, "learning rate at the end of the cosine decay (None = lr / 10)",
-                                 optional(number(at_least=0)))
-    warmup_steps: int = _f(10, "steps of linear warmup", whole(0))
-    weight_decay: float = _f(0.1, "AdamW weight decay, on matrices only", number(at_least=0))
-    dropout: Optional[float] = _f(0.0, "dropout while fine-tuning (None = keep the model's own)",
-                                  optional(number(at_least=0, below=1)))
-    seed: int = _f(0, "random seed for the order of the conversations", whole(0))
-
-
-def sft(model: GPT, tokenizer, dialogues: list, config: SFTConfig | None = None, progress: bool = True,
-        callback=None, **settings) -> list:
-    """Fine-tune `model` in place on conversations; returns the log, one dict per step.
-
-    Each step takes `batch_size` conversations of similar length (shuffled passes through
-    the data, see `length_grouped_batches`), renders them with the template, and
-    minimises the cross-entropy on the assistant's tokens only. Optimiser and schedule are the pre-training ones
-    (course_lib.optim: AdamW, warmup then cosine). Settings: an SFTConfig and/or its
-    fields as keywords (steps=200, batch_size=16, lr=1e-3, min_lr=None, warmup_steps=10,
-    weight_decay=0.1, dropout=0.0, seed=0). dropout: the rate while fine-tuning
-    (default 0: with a few hundred steps there is no time to overfit, and dropout slows
-    learning); None keeps the model's own. Log entries: step, loss, lr, answer_tokens,
-    tokens, seconds, cpu_seconds. callback(event) gets the Trainer's event dicts
-    (course_lib.finetune) after each step; returning False stops early.
-    """
-    from .optim import make_optimizer
-
-    cfg = SFTConfig.build(config, settings, "SFT")
-    if not isinstance(dialogues, (list, tuple)) or not dialogues:
-        raise ValueError("dialogues must be a non-empty list of conversations (each {'messages': [...]} or a list "
-                         f"of turns), not {dialogues!r:.60}")
-    min_lr = cfg.lr / 10 if cfg.min_lr is None else cfg.min_lr
-    if cfg.dropout is not None:
-        model.set_dropout(cfg.dropout)
-    block = model.config.block_size
-    examples = [training_example(d["messages"] if isinstance(d, dict) and "messages" in d else d,
-                                 tokenizer, block) for d in dialogues]
-    if not any(bool((y != IGNORE).any()) for _, y in examples):
-        raise ValueError("no dialogue has an assistant turn within the context: SFT learns only the assistant's "
-                         "words, so there is nothing to learn (a conversation needs an assistant turn)")
-    device = next(model.parameters()).device
-    pad = pad_id(tokenizer)
-    optimizer = make_optimizer(model, lr=cfg.lr, weight_decay=cfg.weight_decay, device_type=device.type)
-    batches = length_grouped_batches([x.numel() for x, _ in examples], cfg.batch_size, random.Random(cfg.seed))
-    model.train()
-    with RunLog("SFT", cfg.steps, progress, callback) as run:
-        for step in range(cfg.steps):
-            X, Y = collate([examples[i] for i in next(batches)], pad)
-            X, Y = X.to(device), Y.to(device)
-            lr = scheduled_lr(optimizer, step, cfg.steps, cfg.lr, min_lr, cfg.warmup_steps)
-            _, loss = model(X, Y)
-            optimizer_step(optimizer, loss, model, what="SFT", step=step + 1, lr=cfg.lr)
-            entry = {"loss": loss.item(), "lr": lr, "answer_tokens": int((Y != IGNORE).sum()),
-                     "tokens": int(X.numel())}
-            if not run.record(entry, train_loss=entry["loss"], tokens=X.numel(), lr=lr):
-                break
-    model.eval()
-    return run.log
-
-
-@torch.no_grad()
-def answer_loss(model: GPT, tokenizer, dialogues: list, batch_size: int = 32) -> float:
-    """Mean cross-entropy on the assistant's tokens (how well the model imitates the data)."""
-    model.eval()
-    device = next(model.parameters()).device
-    examples = [training_example(d["messages"] if "messages" in d else d, tokenizer, model.config.block_size)
-                for d in dialogues]
-    total, count = 0.0, 0
-    for i in range(0, len(examples), batch_size):
-        X, Y = collate(examples[i : i + batch_size])
-        logits, _ = model(X.to(device))
-        Y = Y.to(device)
-        loss = torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.size(-1)), Y.reshape(-1),
-                                                 ignore_index=IGNORE, reduction="sum")
-        total += float(loss)
-        count += int((Y != IGNORE).sum())
-    return total / max(count, 1)
-
-
 def file_sha256(path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -407,6 +298,8 @@ SFT_FLAGS = ("steps", "batch_size", "lr", "dropout", "seed")  # the settings `py
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .sft import SFTConfig
+
     parser = argparse.ArgumentParser(prog="python -m course_lib.chat", description="Chat fine-tuning and talking.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("sft", help="supervised fine-tuning of a pre-trained model on the dialogue set")
@@ -427,6 +320,7 @@ def _run(args, argv) -> int:
     """One command of the parsed command line; returns the exit status."""
     from .checkpoint import check_output_folder, load_checkpoint, save_checkpoint
     from .device import pick_device
+    from .sft import SFTConfig, answer_loss, sft
 
     if args.command == "say":
         model, tokenizer, _ = load_checkpoint(args.model)
@@ -465,6 +359,17 @@ def _run(args, argv) -> int:
 
 def main(argv=None) -> int:
     return run_command(build_parser(), _run, argv)
+
+
+_SFT_NAMES = ("SFTConfig", "sft", "answer_loss", "length_grouped_batches")
+
+
+def __getattr__(name):  # supervised fine-tuning lives in course_lib.sft; chat.sft(...) still works
+    if name in _SFT_NAMES:
+        from . import sft as _sft
+
+        return getattr(_sft, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 if __name__ == "__main__":
