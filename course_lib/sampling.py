@@ -260,7 +260,10 @@ def generate_ids(
     check_max_new_tokens(max_new_tokens)
     check_seed(seed)
     out = idx[..., -model.config.block_size :]
-    model.check_idx(out)
+    if hasattr(model, "check_idx"):  # the course's GPT; a toy model (lesson 02's bigram) needs only forward
+        model.check_idx(out)
+    elif out.dim() != 2 or out.size(1) == 0:
+        raise ValueError(f"idx must be a non-empty (B, T) tensor of token ids, got shape {tuple(out.shape)}")
     with eval_mode(model):
         new = _continue(model, out, max_new_tokens, temperature, top_k, top_p, make_generator(seed), stop_ids,
                         use_cache)

@@ -135,3 +135,29 @@ def test_next_token_logits_run_without_dropout_and_restore_the_mode(tiny_model, 
     assert torch.equal(logits, expected) and tiny_model.training
     generate(tiny_model, char_tokenizer, "To be", max_new_tokens=3, seed=0)
     assert tiny_model.training  # generation switched dropout off only while it ran
+
+
+def test_generate_works_with_any_model_that_has_forward_and_a_context(char_tokenizer):
+    """Lesson 02 drives the library's generate with its own bigram table, not a GPT."""
+    from types import SimpleNamespace
+
+    import torch.nn.functional as F
+
+    V = char_tokenizer.vocab_size
+
+    class Bigram(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scores = torch.nn.Parameter(torch.randn(V, V, generator=torch.Generator().manual_seed(0)))
+            self.config = SimpleNamespace(vocab_size=V, block_size=1)
+
+        def forward(self, idx, targets=None, kv_caches=None):
+            logits = self.scores[idx]
+            return logits, None if targets is None else F.cross_entropy(logits.view(-1, V), targets.view(-1))
+
+        def new_kv_caches(self):
+            return []
+
+    text = generate(Bigram(), char_tokenizer, "T", max_new_tokens=20, seed=0, stop=())
+    assert len(char_tokenizer.encode(text)) == 20
+    assert text == generate(Bigram(), char_tokenizer, "T", max_new_tokens=20, seed=0, stop=())
