@@ -317,7 +317,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args, argv) -> int:
-    """One command of the parsed command line; returns the exit status."""
+    """One command of the parsed command line, in bf16 on a GPU; returns the exit status."""
+    from .device import autocast, pick_device
+
+    with autocast(pick_device(args.device) if hasattr(args, "device") else "cpu"):
+        return _run_command(args, argv)
+
+
+def _run_command(args, argv) -> int:
     from .checkpoint import check_output_folder, load_checkpoint, save_checkpoint
     from .device import pick_device
     from .sft import SFTConfig, answer_loss, sft

@@ -80,3 +80,14 @@ def pick_dtype(name: str, device) -> torch.dtype:
     if name not in dtypes:
         raise ValueError(f"dtype must be 'auto' or one of {sorted(dtypes)}, not {name!r}")
     return dtypes[name]
+
+
+def autocast(device):
+    """The fine-tuning commands' precision: bf16 autocast on a CUDA GPU that has bf16, else
+    nothing (fp32). fp16 is left out: without a gradient scaler its small gradients vanish."""
+    import contextlib
+
+    device = torch.device(device)
+    if device.type == "cuda" and torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()

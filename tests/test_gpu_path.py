@@ -45,3 +45,15 @@ def test_the_gpu_session_script_parses_and_its_commands_exist():
         helptext = subprocess.run([sys.executable, "-m", cmd, flags[0], "--help"], cwd=REPO, capture_output=True,
                                   text=True).stdout
         assert all(f in helptext for f in flags[1:]), (cmd, flags)
+
+
+def test_fine_tuning_commands_use_bf16_only_on_a_gpu():
+    import torch
+
+    from course_lib.device import autocast
+
+    with autocast("cpu"):
+        assert not torch.is_autocast_enabled("cpu")  # fp32 on the CPU: the shipped recipes' numbers
+    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():  # only where a GPU is lent
+        with autocast("cuda"):
+            assert torch.get_autocast_dtype("cuda") == torch.bfloat16
