@@ -69,6 +69,16 @@ def make_chat_model(chat_tokenizer):
     return make
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models: one thread is fastest, and it avoids threads waiting on a busy machine.
+    A test module opts in with `pytestmark = pytest.mark.usefixtures("one_thread")`."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def learner_mode(monkeypatch):
     """Exercise checkers check the function passed in, not the reference (the notebook

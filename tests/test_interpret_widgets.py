@@ -9,12 +9,7 @@ from course_lib.widgets.base import plain_text, snapshots
 from course_lib.widgets.style import visible_token
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_logit_lens_explorer_draws_the_lens(tiny_model, char_tokenizer):
