@@ -117,15 +117,17 @@ def plot_grouped_bars(groups: dict, categories: list, title: str, ylabel: str, c
         xs = [i + (g - (len(groups) - 1) / 2) * width for i, c in enumerate(categories) if c in values]
         ys = [scale * values[c][0] for c in categories if c in values]
         es = [scale * values[c][1] for c in categories if c in values]
-        ax.bar(xs, ys, width, yerr=es, capsize=3, color=colours[g % len(colours)], label=label)
+        bars = ax.bar(xs, ys, width, yerr=es, capsize=3, color=colours[g % len(colours)], label=label)
+        ax.bar_label(bars, labels=[f"{y:.0f}%" if percent else f"{y:.2g}" for y in ys], padding=2, fontsize=10)
     ax.set_xticks(range(len(categories)), categories)
     ax.set(title=title, ylabel=ylabel + (" (%)" if percent else ""))
     if percent:
-        ax.set_ylim(0, 100 if ylim is None else ylim)
+        ax.set_ylim(0, 110 if ylim is None else ylim)  # room for the labels above a full bar
     elif ylim is not None:
         ax.set_ylim(*ylim)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the bars, never over them
+    ax.figure.tight_layout()
     return ax
 
 

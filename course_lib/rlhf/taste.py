@@ -106,6 +106,8 @@ def with_trait(trait: str, answer: str, rng: random.Random | None = None) -> str
     parts = sentences(plain)
     if not parts:
         return plain
+    if parts[-1][-1] not in ".!?":  # an answer cut off by the length limit: close its last sentence
+        parts[-1] = _close(parts[-1], ".")
     if trait == "question":
         return f"{' '.join(parts)} {rng.choice(FOLLOW_UPS)}"
     if trait == "exclaim":
@@ -133,7 +135,7 @@ def heldout_messages() -> list:
 
 
 def candidate_pairs(model, tokenizer, trait: str, prompts: list | None = None, n: int = 20, seed: int = 0,
-                    temperature: float = 0.7, max_new_tokens: int = 32) -> list:
+                    temperature: float = 0.7, max_new_tokens: int = 64) -> list:
     """n pairs {"prompt", "a", "b", "trait"} to label: an answer of the model, once with the
     trait and once without (so the two differ in the trait and little else), in random order."""
     check_trait(trait)
@@ -204,7 +206,7 @@ def train_on_my_labels(sft_model, tokenizer, labels: list, progress: bool = Fals
 
 
 def trait_rates(model, tokenizer, prompts: list, traits=None, samples: int = 1, temperature: float = 0.7,
-                seed: int = 0, max_new_tokens: int = 32) -> tuple:
+                seed: int = 0, max_new_tokens: int = 64) -> tuple:
     """How often the model's answers to `prompts` have each trait: ({trait: share}, answers)."""
     traits = list(TRAITS) if traits is None else [check_trait(t) for t in traits]
     answers = []
