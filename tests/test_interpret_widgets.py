@@ -52,3 +52,22 @@ def test_neuron_browser_shows_the_strongest_activations(tiny_model, char_tokeniz
         browser.layer = 7
     page = snapshots(browser, include_plotlyjs=False).data
     assert "neuron 6" in page and "<b style" in page
+
+
+def test_induction_chart_draws_each_measurement():
+    from course_lib import induction
+    from course_lib.widgets import InductionChart
+
+    config = induction.InductionConfig()
+    chart = InductionChart(config)
+    assert len(chart.fig.data) == 2 + config.n_head and chart.steps_drawn == []
+    scores = [[0.1] * config.n_head, [0.2, 0.9] + [0.0] * (config.n_head - 2)]
+    for step in (0, 20):
+        chart.record({"step": step, "first_copy_loss": 4.1, "second_copy_loss": 4.0 - step / 10, "scores": scores})
+    assert chart.steps_drawn == [0, 20]
+    assert list(chart.fig.data[1].y) == [4.0, 2.0] and list(chart.fig.data[3].y) == [0.9, 0.9]
+    chart.record({"step": 40})  # a bad entry is a message, not a traceback
+    assert "first_copy_loss" in chart.message
+    assert chart.static().data[1].y == chart.fig.data[1].y
+    with pytest.raises(ValueError, match="layer"):
+        InductionChart(config, layer=5)

@@ -19,6 +19,7 @@ _WHERE = {
     "ChatWidget": "chat",
     "PreferenceWidget": "preference",
     "DescentExplorer": "descent",
+    "InductionChart": "induction_chart",
 }
 
 __all__ = sorted(_WHERE)

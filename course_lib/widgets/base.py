@@ -40,7 +40,10 @@ class Explorer:
 
     # -- display ---------------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
+        # What a page without a kernel (an exported lesson) prints instead of the widget.
+        bundle["text/plain"] = f"[{type(self).__name__}: a live explorer; run the notebook to use it]"
+        return bundle
 
     def display(self):
         from IPython.display import display

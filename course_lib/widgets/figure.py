@@ -242,8 +242,11 @@ class LiveFigure(go.FigureWidget):
 
     def _repr_mimebundle_(self, include=None, exclude=None, validate=True, **kwargs):
         self._push()
+        title = self.layout.title.text or "a chart"
         return {"application/vnd.jupyter.widget-view+json": {
-            "version_major": 2, "version_minor": 0, "model_id": self._model_id}}
+            "version_major": 2, "version_minor": 0, "model_id": self._model_id},
+            # What a page without a kernel prints (plotly's own repr is the whole figure as a dict).
+            "text/plain": f"[live chart: {title}; run the notebook to see it]"}
 
     # -- page -> Python: clicks --------------------------------------------------------------------
     def _on_page_message(self, widget, content, buffers):
