@@ -25,6 +25,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 GOAL_POINTS = 30
+# Why a trait misses the goal, and what else was tried (measured with this script).
+MISSED_WHY = {
+    "short": ("chat-sft's answers are short already (its rate is the 'chat-sft' column), and many right answers "
+              "need more than six words (\"Romeo is a character in Romeo and Juliet.\" has eight), so the rate "
+              "cannot rise far: the labels remove the asides and the rude tails, not the words an answer needs. "
+              "Also tried: 40 DPO steps instead of 20 (seed 0, with answers capped at 32 tokens then): 48.4% -> 71.0%, +22.6 ± 4.3, no better than 20 steps (+21.4); cutting the "
+              "first sentence to six words made the pairs teach wrong answers (\"Romeo is a character in Romeo.\"), "
+              "so the rewrite keeps whole sentences. The lesson offers \"short\" anyway and says that it moves less."),
+}
 GOAL_SECONDS = 60
 
 
@@ -102,6 +111,9 @@ def section(before, rows, args, total_s):
         lines.append(f"| {r['trait']} ({TRAITS[r['trait']]}) | {r['seed']} | {r['labels']} | {r['steps']} | {r['before']:.1%} | "
                      f"{r['after']:.1%} | {100 * r['rise']:+.1f} ± {100 * r['se']:.1f} | {ok} | "
                      f"{r['seconds']:.0f} s / {r['cpu']:.0f} s |")
+    missed = sorted({r["trait"] for r in rows if r["rise"] * 100 < GOAL_POINTS})
+    if missed:
+        lines += ["", f"Not met in every run: {', '.join(missed)}. " + " ".join(MISSED_WHY.get(t, "") for t in missed)]
     lines += ["", "An answer to the first held-out question after each run, and the first pair its learner labelled:", ""]
     for r in rows:
         p, a = r["example"]
