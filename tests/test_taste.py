@@ -52,7 +52,7 @@ def test_simulated_learner_labels_by_the_trait():
     likes = taste.simulated_learner(pairs, "exclaim")
     assert likes[0]["chosen"] == "Hello!" and likes[0]["rejected"] == "Hello." and not likes[0].get("tie")
     assert likes[1]["tie"] is True  # both have it: no preference
-    assert likes[0]["source"] == "simulated" and "likes answers that ends with an exclamation" in likes[0]["reason"]
+    assert likes[0]["source"] == "simulated" and "likes the trait 'exclaim' (ends with an exclamation mark)" in likes[0]["reason"]
     dislikes = taste.simulated_learner(pairs, "exclaim", likes=False)
     assert dislikes[0]["chosen"] == "Hello."
     short = taste.simulated_learner([{"prompt": "Hi", "a": "Hello, my good friend, how are you?", "b": "Hello."}],
@@ -88,7 +88,7 @@ def test_candidate_pairs_differ_in_the_trait(sft):
 
 def test_training_on_twelve_labels_moves_the_model_toward_the_trait(sft):
     """Stated figure: with 12 labels and 10 DPO steps (seed 0), the share of greedy answers to 24
-    held-out questions that end with "!" rises by at least 30 points (measured: 0% -> 80%+)."""
+    held-out questions that end with "!" rises by at least 30 points (measured: 4% -> 83%)."""
     model, tok = sft
     prompts = taste.heldout_messages()[::5][:24]
     before, _ = taste.trait_rates(model, tok, prompts, ["exclaim"], temperature=0.0)

@@ -178,7 +178,7 @@ def simulated_learner(pairs: list, trait: str, likes: bool = True) -> list:
         tie = better is None
         a_wins = (better == "a") == likes
         chosen, rejected = (p["a"], p["b"]) if (tie or a_wins) else (p["b"], p["a"])
-        reason = f"simulated learner who {'likes' if likes else 'dislikes'} answers that {TRAITS[trait]}"
+        reason = f"simulated learner who {'likes' if likes else 'dislikes'} the trait {trait!r} ({TRAITS[trait]})"
         records.append(make_preference(p["prompt"], chosen, rejected, "simulated", tie=tie, reason=reason))
     return records
 
