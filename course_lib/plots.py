@@ -100,7 +100,7 @@ def plot_reward_hacking(run, styles, k=5):
 
 
 def plot_grouped_bars(groups: dict, categories: list, title: str, ylabel: str, colours=None, ax=None,
-                      percent: bool = True, ylim=None):
+                      percent: bool = True, ylim=None, xlabel: str = ""):
     """Bars side by side, one colour per group, with standard errors as whiskers.
 
     groups: {label: {category: (value, se)}} (a missing category draws no bar);
@@ -120,7 +120,7 @@ def plot_grouped_bars(groups: dict, categories: list, title: str, ylabel: str, c
         bars = ax.bar(xs, ys, width, yerr=es, capsize=3, color=colours[g % len(colours)], label=label)
         ax.bar_label(bars, labels=[f"{y:.0f}%" if percent else f"{y:.2g}" for y in ys], padding=2, fontsize=10)
     ax.set_xticks(range(len(categories)), categories)
-    ax.set(title=title, ylabel=ylabel + (" (%)" if percent else ""))
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel + (" (%)" if percent else ""))
     if percent:
         ax.set_ylim(0, 110 if ylim is None else ylim)  # room for the labels above a full bar
     elif ylim is not None:
@@ -140,4 +140,4 @@ def plot_accuracy_by_task(reports: dict, title: str, ax=None):
     tasks = [t for t in first if isinstance(first[t], dict) and t != "all"] + ["all"]
     groups = {label: {t: (r[t]["accuracy"], r[t]["se"]) for t in tasks if isinstance(r.get(t), dict)}
               for label, r in reports.items()}
-    return plot_grouped_bars(groups, tasks, title, "right answers", ax=ax)
+    return plot_grouped_bars(groups, tasks, title, "right answers", ax=ax, xlabel="kind of question")

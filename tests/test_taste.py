@@ -165,5 +165,6 @@ def test_plot_accuracy_by_task_draws_one_bar_per_task_and_report():
     assert heights == [20.0, 100.0, 60.0, 10.0, 100.0, 55.0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["arithmetic", "author", "all"]
     assert ax.get_title() == "Right answers" and ax.get_ylabel() == "right answers (%)"
+    assert ax.get_xlabel() == "kind of question"
     with pytest.raises(ValueError, match="at least one group"):
         plot_grouped_bars({}, ["a"], "t", "y")
