@@ -5,7 +5,7 @@ notebooks/ folder, with the exercises filled by their reference solutions
 (COURSE_FILL_SOLUTIONS=1, so every cell after an exercise runs as it does for a learner who
 solved it). Twice by default: as a learner runs it, and with COURSE_FAST=1 (what CI runs).
 The wall time covers kernel start to the last cell. Limits (issues "Lessons ..."): under 3
-minutes each as a learner runs it (lessons 10 and 11: under 5), under 1 minute fast.
+minutes each as a learner runs it, under 1 minute fast.
 
     python bench/lesson_times.py                         # every lesson, both modes
     python bench/lesson_times.py --modes fast 05 07      # some lessons, one mode
@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = REPO / "notebooks"
 FAST_LIMIT_S = 60
-FULL_LIMIT_S = {"10": 300, "11": 300}  # the chat and RLHF lessons have 5 minutes
+FULL_LIMIT_S = {}  # every lesson, the chat and RLHF ones included, has 3 minutes
 FULL_LIMIT_DEFAULT_S = 180
 
 
@@ -72,7 +72,7 @@ def report(rows: list, modes: list, load: float) -> str:
         "",
         "Each lesson executed top to bottom in a fresh kernel by nbclient (kernel start included), "
         "exercises filled with their reference solutions. \"learner\" is the lesson as a learner runs "
-        f"it (limit {FULL_LIMIT_DEFAULT_S // 60} minutes; lessons 10 and 11: 5 minutes); \"fast\" sets "
+        f"it (limit {FULL_LIMIT_DEFAULT_S // 60} minutes); \"fast\" sets "
         f"COURSE_FAST=1 as CI does (limit {FAST_LIMIT_S} s).",
         "",
         f"- Machine: {os.cpu_count()} CPU cores ({platform.machine()}), no GPU, torch {torch.__version__}, "

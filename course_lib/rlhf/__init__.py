@@ -18,6 +18,8 @@ The path of lesson 11, one module each:
    model and no sampling.
 6. `evaluation` with the rater, not the reward model: win rate against the SFT model and
    accuracy on held-out questions.
+7. `taste`: a learner's own taste (a trait such as "ends with a question"), the pairs to label,
+   a simulated learner, and DPO on the learner's labels alone.
 
 `scoring` holds what 3-6 share (log-probabilities of answers, packing a batch). Every
 public name is also here: `from course_lib import rlhf; rlhf.rate(...)`, `rlhf.ppo(...)`.
@@ -46,8 +48,10 @@ _HOMES = {  # module -> the public names it holds
     "reward_model": ("RewardModel", "RewardModelConfig", "bradley_terry_loss", "reward_accuracy",
                      "train_reward_model", "build_reward_model", "save_reward_model", "load_reward_model"),
     "ppo_training": ("ValueHead", "policy_forward", "PPOConfig", "gae", "ppo", "training_prompts",
-                     "reward_hacking_demo", "HACKING_RUN", "HACKING_COMMAND", "load_hacking_run"),
+                     "reward_hacking_demo", "HACKING_RUN", "HACKING_COMMAND", "load_hacking_run", "exact_kl"),
     "dpo_training": ("DPOConfig", "dpo_loss", "dpo"),
+    "taste": ("TRAITS", "has_trait", "trait_rate", "with_trait", "without_trait", "candidate_pairs",
+              "simulated_learner", "train_on_my_labels", "trait_rates"),
     "evaluation": ("heldout_prompts", "seen_questions", "accuracy_by_task", "SCORED_TASKS", "sample_answers",
                    "evaluate", "bootstrap_se", "compare_models", "summarise",
                    "kl_to_reference"),

@@ -20,6 +20,7 @@ _WHERE = {
     "PreferenceWidget": "preference",
     "DescentExplorer": "descent",
     "InductionChart": "induction_chart",
+    "TasteWidget": "taste",
 }
 
 __all__ = sorted(_WHERE)
