@@ -65,15 +65,27 @@ def main(argv=None) -> int:
     p.add_argument("--greedy-only", action="store_true")
     p.add_argument("--show", type=int, default=0, help="print this many greedy held-out answers per task")
     p.add_argument("--json", help="write the numbers (and the greedy answers) here")
+    p.add_argument("--win-rate", type=int, default=0, metavar="SAMPLES",
+                   help="also the win rate against chat-sft (rlhf.evaluate, SAMPLES answers per held-out question; "
+                        "SFT answers seed 0, the model's seed 2)")
     args = p.parse_args(argv)
     torch.manual_seed(0)
-    results, answers = {}, {}
+    results, answers, wins = {}, {}, {}
+    baseline = None
+    if args.win_rate:
+        sft, sft_tok, _ = load_checkpoint("data/checkpoints/chat-sft")
+        baseline = rlhf.evaluate(sft.eval(), sft_tok, samples=args.win_rate, seed=0)["answers"]
     for path in args.models:
         t0 = time.time()
         model, tok, _ = load_checkpoint(path)
         model.eval()
         name = Path(path).name
         res = measure(model, tok, args.samples, args.max_new_tokens, args.seed, args.greedy_only)
+        if baseline is not None:
+            rep = rlhf.evaluate(model, tok, baseline_answers=baseline, samples=args.win_rate, seed=2)
+            wins[name] = {k: rep[k] for k in ("win_rate", "win_rate_se", "wins", "ties", "losses")}
+            print(f"{name}: win rate vs chat-sft {100 * rep['win_rate']:.1f}% ± {100 * rep['win_rate_se']:.1f}",
+                  file=sys.stderr)
         print(f"{name}: {time.time() - t0:.0f} s", file=sys.stderr)
         results[name] = res
         for split in ("heldout", "seen"):
@@ -90,7 +102,7 @@ def main(argv=None) -> int:
         slim = {m: {k: {t: {kk: v for kk, v in row.items()} for t, row in rep.items() if t != "answers"}
                     for k, rep in res.items() if not k.endswith("/questions")} for m, res in results.items()}
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"accuracy": slim, "greedy_answers": answers}, indent=1))
+        Path(args.json).write_text(json.dumps({"accuracy": slim, "win_rate": wins, "greedy_answers": answers}, indent=1))
     return 0
 
 

@@ -429,6 +429,57 @@ def make_preferences(rng: random.Random, items: dict, heldout: list) -> tuple:
     return train, held
 
 
+# ---------------------------------------------------------------------------------------
+# Correctness pairs: the DPO route of chat-dpo (issue 15), not written by default
+# ---------------------------------------------------------------------------------------
+# Who-wrote answers that do not restate the title: the models cannot copy a title they have
+# not seen (they write "King Lear" for King John), and the strict scorer counts another play
+# as wrong, so the assistant says only what it knows.
+AUTHOR_PLAIN = f"It was written by {rater.AUTHOR}."
+CORRECTNESS_WEIGHTS = {"arithmetic": 4.0, "author": 1.0, "character": 1.0, "plural": 1.5, "opposite": 0.5,
+                       "greeting": 0.3, "thanks": 0.2, "goodbye": 0.2, "about": 0.2, "refusal": 0.3,
+                       "style": 0.3}
+
+
+def correctness_pairs(n: int = 3000, seed: int = 777, committed_share: float = 0.3, author: str = "plain",
+                      committed: list | None = None) -> list:
+    """Preference pairs that reward right answers: a clean right answer against a spoiled one
+    (60% of the questions with one right answer get a wrong answer as the rejected one, the
+    rest and the other tasks a rude, rambling, off-topic or terse one), on training items only,
+    weighted toward sums; plus `committed_share` of preferences_train.jsonl (without its
+    who-wrote pairs when author="plain", whose chosen answers restate the title). Pairs the
+    rater cannot order the right way are dropped. Same arguments, same pairs.
+    """
+    items = split_items(random.Random(0))  # the split of build(0): the same held-out items
+    rng = random.Random(seed)
+    pairs = []
+    for _ in range(n):
+        task = draw(rng, CORRECTNESS_WEIGHTS)
+        user, info = make_question(rng, task, items)
+        clean = clean_answer(rng, task, info, user)
+        if task == "author" and author == "plain":
+            clean = AUTHOR_PLAIN
+        flaw = ("wrong" if info.get("answer") is not None and rng.random() < 0.6
+                else rng.choice(["rude", "rambling", "off_topic", "terse"]))
+        flaw, spoiled = spoil(rng, flaw, clean, task, info)
+        if rater.compare(user, clean, spoiled)["winner"] != "a":
+            continue
+        pairs.append({"prompt": user, "chosen": clean, "rejected": spoiled})
+    if committed_share:
+        if committed is None:
+            path = OUT_DIR / "preferences_train.jsonl"
+            committed = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+        if author == "plain":
+            committed = [p for p in committed if p["task"] != "author"]
+        pairs += random.Random(2).sample(committed, int(committed_share * len(committed)))
+    path = OUT_DIR / "heldout.jsonl"
+    held = {json.loads(line)["prompt"] for line in path.read_text(encoding="utf-8").splitlines() if line}
+    leak = [p["prompt"] for p in pairs if p["prompt"] in held]
+    if leak:
+        raise AssertionError(f"held-out questions in the correctness pairs: {leak[:5]}")
+    return pairs
+
+
 def build(seed: int = 0) -> dict:
     """All four files' records, from one seed."""
     rng = random.Random(seed)

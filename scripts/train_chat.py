@@ -7,11 +7,16 @@ runs, in this order (each is also a command of its own):
     python scripts/make_dialogues.py --check          # the dialogue set is up to date
     python -m course_lib.chat sft --base BASE --out data/checkpoints/chat-sft
     python -m course_lib.rlhf ppo --sft data/checkpoints/chat-sft --out data/checkpoints/chat-ppo --save-rm runs/chat-rm --seed 1
-    python -m course_lib.rlhf dpo --sft data/checkpoints/chat-sft --out data/checkpoints/chat-dpo
+    python scripts/train_chat.py --correctness-dpo --out-dir data/checkpoints   # chat-dpo (see below)
     python -m course_lib.rlhf eval --sft data/checkpoints/chat-sft --models data/checkpoints/chat-ppo data/checkpoints/chat-dpo
     python -m course_lib.rlhf hack --sft data/checkpoints/chat-sft --rm runs/chat-rm      # only with --hack
 
 The reward model is kept in runs/chat-rm (git-ignored) for the reward-hacking stage.
+
+chat-dpo (since issue 15) is DPO on correctness pairs (`make_dialogues.correctness_pairs`: a
+right answer against a wrong or flawed one, weighted toward sums, who-wrote answers that do not
+restate the title, plus 30% of the committed pairs): `--correctness-dpo` runs only that stage,
+150 steps x 8 pairs, lr 3e-4, beta 0.1, sft_weight 1, from chat-sft (the reference too).
 """
 import argparse
 import subprocess
@@ -29,6 +34,42 @@ def run(args: list) -> float:
     return time.perf_counter() - t0
 
 
+CORRECTNESS_DPO = {"steps": 150, "batch_size": 8, "lr": 3e-4, "beta": 0.1, "sft_weight": 1.0}
+
+
+def correctness_dpo(sft: str, out: str) -> float:
+    """chat-dpo's recipe: DPO from the SFT model on `make_dialogues.correctness_pairs()`."""
+    import importlib.util
+    import json
+
+    import torch
+
+    sys.path.insert(0, str(REPO))
+    from course_lib import rlhf
+    from course_lib.checkpoint import load_checkpoint, save_checkpoint
+
+    spec = importlib.util.spec_from_file_location("make_dialogues", REPO / "scripts" / "make_dialogues.py")
+    md = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(md)
+    torch.manual_seed(0)
+    reference, tokenizer, _ = load_checkpoint(sft)
+    policy, _, _ = load_checkpoint(sft)
+    reference.float()
+    policy.float()
+    pairs = md.correctness_pairs()
+    t0 = time.perf_counter()
+    log = rlhf.dpo(policy, reference, tokenizer, pairs, progress=False, **CORRECTNESS_DPO)
+    seconds = time.perf_counter() - t0
+    meta = {"kind": "chat-dpo", "sft": sft, "route": "correctness pairs (issue 15)",
+            "pairs": {"n": len(pairs), "made_by": "scripts/make_dialogues.py correctness_pairs()"},
+            "dpo": CORRECTNESS_DPO, "dpo_seconds": round(seconds, 1),
+            "log": [{k: round(v, 4) if isinstance(v, float) else v for k, v in e.items()} for e in log[:: 15]],
+            "command": f"python scripts/train_chat.py --correctness-dpo --sft {sft} --out-dir {Path(out).parent}"}
+    save_checkpoint(out, policy.cpu(), tokenizer, meta=meta, dtype=torch.float16)
+    print(json.dumps({k: v for k, v in meta.items() if k != "log"}, indent=2))
+    return seconds
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", default="data/checkpoints/shakespeare-bpe")
@@ -36,9 +77,14 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--skip-sft", action="store_true", help="reuse the existing chat-sft checkpoint")
     parser.add_argument("--hack", action="store_true", help="also run the reward-hacking demonstration")
+    parser.add_argument("--correctness-dpo", action="store_true", help="only make chat-dpo (correctness pairs)")
+    parser.add_argument("--sft", help="the SFT model for --correctness-dpo (default OUT_DIR/chat-sft)")
     args = parser.parse_args(argv)
     out = Path(args.out_dir)
     sft, ppo, dpo = str(out / "chat-sft"), str(out / "chat-ppo"), str(out / "chat-dpo")
+    if args.correctness_dpo:
+        print(f"correctness DPO: {correctness_dpo(args.sft or sft, dpo):.0f} s")
+        return 0
     dev = ["--device", args.device]
     times = {}
     times["dialogues check"] = run(["scripts/make_dialogues.py", "--check"])
@@ -47,7 +93,8 @@ def main(argv=None) -> int:
     rm = "runs/chat-rm"
     times["reward model + ppo + eval"] = run(["-m", "course_lib.rlhf", "ppo", "--sft", sft, "--out", ppo,
                                               "--save-rm", rm, "--seed", "1"] + dev)
-    times["dpo + eval"] = run(["-m", "course_lib.rlhf", "dpo", "--sft", sft, "--out", dpo] + dev)
+    times["dpo (correctness pairs)"] = run(["scripts/train_chat.py", "--correctness-dpo", "--sft", sft,
+                                            "--out-dir", str(out)])
     times["final eval"] = run(["-m", "course_lib.rlhf", "eval", "--sft", sft, "--models", ppo, dpo] + dev)
     if args.hack:
         times["reward hacking"] = run(["-m", "course_lib.rlhf", "hack", "--sft", sft, "--rm", rm] + dev)

@@ -142,3 +142,22 @@ def test_accuracy_by_task_report_shape(monkeypatch):
     assert sampled["all"]["n"] == 3 * len(questions)
     with pytest.raises(ValueError):
         E.accuracy_by_task(None, None, [])
+
+
+def test_correctness_pairs_reward_right_answers_and_keep_the_held_out_set_out():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "make_dialogues.py"
+    spec = importlib.util.spec_from_file_location("make_dialogues_for_test", path)
+    md = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(md)
+    pairs = md.correctness_pairs(n=300, committed_share=0)
+    held = {r["prompt"] for r in R.heldout_prompts()}
+    assert pairs and not held & {p["prompt"] for p in pairs}
+    for p in pairs:
+        assert R.compare(p["prompt"], p["chosen"], p["rejected"])["winner"] == "a"
+        task, info = rater.classify_prompt(p["prompt"])
+        if info.get("answer") is not None:
+            assert R.is_correct(p["prompt"], p["chosen"]), p
+    assert any(p["chosen"] == md.AUTHOR_PLAIN for p in pairs)
