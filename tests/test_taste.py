@@ -8,7 +8,7 @@ import torch
 from course_lib import chat as C
 from course_lib import rlhf as R
 from course_lib.rlhf import taste
-from course_lib.rlhf.ppo_training import exact_kl
+from course_lib.rlhf.scoring import exact_kl
 
 ANSWERS = ["2 plus 3 is 5.", "Hello! How can I help you today?", "Ugh, fine. Hamlet was written by William Shakespeare.",
            "The plural of cat is cats", "Glad to help!",
@@ -168,3 +168,12 @@ def test_plot_accuracy_by_task_draws_one_bar_per_task_and_report():
     assert ax.get_xlabel() == "kind of question"
     with pytest.raises(ValueError, match="at least one group"):
         plot_grouped_bars({}, ["a"], "t", "y")
+
+
+def test_kl_to_reference_is_exact_and_never_negative(chat_tokenizer, make_chat_model):
+    from course_lib import rlhf
+
+    a, b = make_chat_model(seed=0), make_chat_model(seed=1)
+    prompts = ["Hello!", "What is 2 plus 3?", "Who wrote Hamlet?"]
+    assert rlhf.kl_to_reference(a, a, chat_tokenizer, prompts, max_new_tokens=6) == pytest.approx(0.0, abs=1e-6)
+    assert rlhf.kl_to_reference(a, b, chat_tokenizer, prompts, max_new_tokens=6) > 0

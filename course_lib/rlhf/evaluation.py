@@ -15,7 +15,7 @@ import torch
 from ..chat import END, answer_many, load_dialogues, pad_id, prompt_ids, special_id, stop_ids
 from ..sampling import sample_batch
 from .rater import _regular_plural, classify_prompt, compare, is_correct, rate, words
-from .scoring import answer_logprob, pack
+from .scoring import exact_kl, pack
 
 def heldout_prompts() -> list:
     """The held-out questions of the dialogue set (records with prompt, answer, scored)."""
@@ -234,7 +234,8 @@ def summarise(results: dict) -> dict:
 
 @torch.no_grad()
 def kl_to_reference(policy, reference, tokenizer, prompts: list, seed: int = 0, max_new_tokens: int = 24) -> float:
-    """Mean KL(policy || reference) per answer, estimated on the policy's own samples (nats)."""
+    """Mean KL(policy || reference) per answer on the policy's own sampled answers (nats): at each
+    answer position the exact KL over the whole vocabulary (`scoring.exact_kl`), never negative."""
     block = policy.config.block_size
     p_ids = [prompt_ids(p, tokenizer, block, max_new_tokens) for p in prompts]
     answers = sample_batch(policy, p_ids, max_new_tokens, 1.0, seed=seed, stop=stop_ids(tokenizer))
@@ -242,4 +243,5 @@ def kl_to_reference(policy, reference, tokenizer, prompts: list, seed: int = 0, 
     X, mask, _ = pack(p_ids, answers, pad_id(tokenizer))
     device = next(policy.parameters()).device
     X, mask = X.to(device), mask.to(device)
-    return float((answer_logprob(policy, X, mask) - answer_logprob(reference, X, mask)).mean())
+    with torch.no_grad():
+        return float(exact_kl(policy(X)[0], reference(X)[0], mask).mean())

@@ -29,7 +29,7 @@ from ..finetune import RunLog, optimizer_step
 from ..sampling import sample_batch
 from ..settings import Settings, _f, number, optional, whole
 from .rater import rate
-from .scoring import pack, token_logprobs, training_top_blocks
+from .scoring import exact_kl, pack, token_logprobs, training_top_blocks
 
 
 class ValueHead(nn.Module):
@@ -78,22 +78,6 @@ class PPOConfig(Settings):
     no_end_penalty: float = _f(-1.0, "added to the reward of an answer cut off before <|end|>", number())
     train_blocks: Optional[int] = _f(None, "train only the top this many blocks (None = all)", optional(whole(0)))
     seed: int = _f(0, "random seed for the prompts and the sampling", whole(0))
-
-
-def exact_kl(logits: torch.Tensor, ref_logits: torch.Tensor, mask: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
-    """KL(policy || reference) of each answer, summed over its tokens (B,), in nats, exactly.
-
-    At every answer position the two models give a whole next-token distribution, so the
-    KL there is a sum over the vocabulary, sum_v p(v) (log p(v) - log q(v)): never negative,
-    zero only where the two agree. (The penalty inside PPO's reward uses the sampled token's
-    log-ratio, log p(x) - log q(x), whose mean over samples is the same KL but which can be
-    negative for any one batch: no good as a distance to print.) logits, ref_logits:
-    (B, T, V), the prediction at t for token t + 1; mask (B, T) marks the answer tokens.
-    """
-    logp = torch.log_softmax(logits[:, :-1].float() / temperature, dim=-1)
-    logq = torch.log_softmax(ref_logits[:, :-1].float() / temperature, dim=-1)
-    per_position = (logp.exp() * (logp - logq)).sum(-1).clamp(min=0)  # (B, T-1); clamp: rounding only
-    return (F.pad(per_position, (1, 0)) * mask.to(per_position.device)).sum(-1)
 
 
 def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float, lam: float) -> tuple:

@@ -101,3 +101,19 @@ def shuffled_batches(n: int, batch_size: int, steps: int, rng: random.Random):
             batch.append(order[pos])
             pos += 1
         yield batch
+
+
+def exact_kl(logits: torch.Tensor, ref_logits: torch.Tensor, mask: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """KL(policy || reference) of each answer, summed over its tokens (B,), in nats, exactly.
+
+    At every answer position the two models give a whole next-token distribution, so the
+    KL there is a sum over the vocabulary, sum_v p(v) (log p(v) - log q(v)): never negative,
+    zero only where the two agree. (The penalty inside PPO's reward uses the sampled token's
+    log-ratio, log p(x) - log q(x), whose mean over samples is the same KL but which can be
+    negative for any one batch: no good as a distance to print.) logits, ref_logits:
+    (B, T, V), the prediction at t for token t + 1; mask (B, T) marks the answer tokens.
+    """
+    logp = torch.log_softmax(logits[:, :-1].float() / temperature, dim=-1)
+    logq = torch.log_softmax(ref_logits[:, :-1].float() / temperature, dim=-1)
+    per_position = (logp.exp() * (logp - logq)).sum(-1).clamp(min=0)  # (B, T-1); clamp: rounding only
+    return (F.pad(per_position, (1, 0)) * mask.to(per_position.device)).sum(-1)
