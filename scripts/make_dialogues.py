@@ -180,17 +180,11 @@ OFF_TOPIC_A = ["Let us speak of horses instead.", "I would rather talk about the
 
 
 def clean_answer(rng: random.Random, task: str, info: dict, user: str) -> str:
-    if task == "arithmetic":
-        a, b = info["a"], info["b"]
-        return f"{a} plus {b} is {a + b}." if rng.random() < 0.85 else f"{a} + {b} = {a + b}."
-    if task == "author":
-        return f"{info['play']} was written by {rater.AUTHOR}."
-    if task == "character":
-        return f"{info['name']} is a character in {rater.CHARACTERS[info['name']]}."
-    if task == "opposite":
-        return f"The opposite of {info['word']} is {info['answer']}."
-    if task == "plural":
-        return f"The plural of {info['word']} is {info['answer']}."
+    if task == "arithmetic" and rng.random() >= 0.85:  # some sums written as "a + b = c."
+        return f"{info['a']} + {info['b']} = {info['a'] + info['b']}."
+    fact = rater.fact_answer(task, info)  # the questions with one right answer
+    if fact is not None:
+        return fact
     if task == "style":
         topic = info.get("topic")
         return rng.choice(STYLE_LINES.get(topic, GENERIC_STYLE_LINES))

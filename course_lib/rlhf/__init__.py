@@ -40,7 +40,7 @@ _HOMES = {  # module -> the public names it holds
               "HARMFUL_WORDS", "REFUSAL_MARKERS", "GREETING_MARKERS", "THANKS_MARKERS", "GOODBYE_MARKERS",
               "ABOUT_MARKERS", "STYLE_MARKERS", "WORD_BUDGET", "W_CORRECT", "W_WRONG", "W_MISSING", "W_RUDE",
               "W_RUDE_MAX", "W_OFF_TOPIC", "W_PER_EXTRA_WORD", "W_RAMBLE_MAX", "W_REPEAT", "W_EMPTY",
-              "words", "classify_prompt", "opposite", "is_correct", "rate", "compare"),
+              "words", "classify_prompt", "opposite", "fact_answer", "is_correct", "rate", "compare"),
     "preferences": ("SOURCES", "my_labels_path", "make_preference", "save_preference", "load_preferences",
                     "simulated_preferences", "label_with_rater", "training_pairs"),
     "scoring": ("encode_answer", "pack", "token_logprobs", "answer_logprob", "pair_batch", "training_top_blocks",

@@ -14,7 +14,7 @@ import torch
 
 from ..chat import END, answer_many, load_dialogues, pad_id, prompt_ids, special_id, stop_ids
 from ..sampling import sample_batch
-from .rater import _regular_plural, classify_prompt, compare, is_correct, rate, words
+from .rater import _regular_plural, classify_prompt, compare, fact_answer, is_correct, rate, words
 from .scoring import exact_kl, pack
 
 def heldout_prompts() -> list:
@@ -35,16 +35,6 @@ def _seen_kind(task: str, info: dict) -> bool:
     if task == "plural":
         return info["answer"] == _regular_plural(info["word"])
     return task in ("arithmetic", "author")
-
-
-def _reference(task: str, info: dict) -> str:
-    if task == "arithmetic":
-        return f"{info['a']} plus {info['b']} is {info['answer']}."
-    if task == "author":
-        return f"{info['play']} was written by {info['answer']}."
-    if task == "character":
-        return f"{info['name']} is a character in {info['answer']}."
-    return f"The plural of {info['word']} is {info['answer']}."
 
 
 def seen_questions(n: int = 89, seed: int = 0) -> list:
@@ -82,7 +72,7 @@ def seen_questions(n: int = 89, seed: int = 0) -> list:
         for prompt in sorted(rng.sample(prompts, quota[task])):
             info = pools[task][prompt]
             out.append({"id": f"seen-{len(out):04d}", "task": task, "prompt": prompt, "answer": info["answer"],
-                        "reference": _reference(task, info), "scored": True})
+                        "reference": fact_answer(task, info), "scored": True})
     return out
 
 

@@ -346,6 +346,20 @@ def _correctness(task: str, info: dict, answer: str, low: str) -> tuple:
     return 0.0, ""
 
 
+def fact_answer(task: str, info: dict):
+    """The plain right answer, as the dialogues write it, for a question with one right answer
+    (`classify_prompt`'s task and info); None for other kinds of message."""
+    if task == "arithmetic":
+        return f"{info['a']} plus {info['b']} is {info['a'] + info['b']}."
+    if task == "author":
+        return f"{info['play']} was written by {AUTHOR}."
+    if task == "character":
+        return f"{info['name']} is a character in {CHARACTERS[info['name']]}."
+    if task in ("opposite", "plural"):
+        return f"The {task} of {info['word']} is {info['answer']}."
+    return None
+
+
 def is_correct(prompt: str, answer: str) -> bool:
     """Is the answer right by the strict rule: the right fact and no wrong one beside it?
 
