@@ -12,7 +12,7 @@ import ipywidgets as W
 import plotly.graph_objects as go
 import torch
 
-from .base import Explorer
+from .base import Explorer, control_value
 from .figure import LiveFigure
 from .style import BAR, CHOSEN, base_layout
 
@@ -41,21 +41,8 @@ class DescentExplorer(Explorer):
         self.widget = W.VBox([W.HBox([self.start_slider, self.lr_slider]), self.fig, self.result, self.message_area])
         self.update()
 
-    @property
-    def start(self) -> float:
-        return self.start_slider.value
-
-    @start.setter
-    def start(self, value):
-        self.start_slider.value = value
-
-    @property
-    def lr(self) -> float:
-        return self.lr_slider.value
-
-    @lr.setter
-    def lr(self, value):
-        self.lr_slider.value = value
+    start = control_value("start_slider")
+    lr = control_value("lr_slider")
 
     @property
     def final_probability(self) -> float:
