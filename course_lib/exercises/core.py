@@ -1,5 +1,8 @@
-"""The mechanics shared by every checker: run, compare, explain."""
+"""The mechanics shared by every checker: run, compare, explain (and note the result in the
+learner's progress file, `course_lib.progress`, except in test mode)."""
 import os
+import re
+import sys
 
 import torch
 
@@ -34,26 +37,40 @@ def compare_tensors(name: str, got, expected, atol=1e-5, hint: str = "") -> None
         )
 
 
-def run_check(title: str, learner_fn, reference_fn, test) -> bool:
+def _caller_lesson(depth: int = 2):
+    """'05' when called from a checker in course_lib.exercises.lesson05 (else None)."""
+    m = re.search(r"lesson(\d\d)$", sys._getframe(depth).f_globals.get("__name__", ""))
+    return m.group(1) if m else None
+
+
+def run_check(title: str, learner_fn, reference_fn, test, lesson=None) -> bool:
     """Run `test(fn)` on the learner's function (or on the reference in fill-solutions mode).
 
     `test` raises ExerciseFailed (or an AssertionError) with a readable message when `fn`
-    is wrong. Prints the verdict and returns True when the function passes.
+    is wrong. Prints the verdict and returns True when the function passes. The result is
+    saved to the progress file under `lesson` (default: the NN of the calling module
+    `course_lib.exercises.lessonNN`); never in fill-solutions mode.
     """
+    lesson = lesson or _caller_lesson()
     fn = learner_fn
-    if fill_solutions():
+    test_mode = fill_solutions()
+    if test_mode:
         fn = reference_fn
         print("(test mode: checking the reference solution)")
+    passed = False
     try:
         test(fn)
     except NotImplementedError:
         print(f"{FAIL} {title}: not written yet. Replace `raise NotImplementedError` with your code, then run this cell again.")
-        return False
     except ExerciseFailed as e:
         print(f"{FAIL} {title}: not yet. {e}")
-        return False
     except Exception as e:  # the learner's code crashed: show the error, not a traceback
         print(f"{FAIL} {title}: your function raised {type(e).__name__}: {e}")
-        return False
-    print(f"{PASS} {title}: correct!")
-    return True
+    else:
+        print(f"{PASS} {title}: correct!")
+        passed = True
+    if not test_mode:
+        from .. import progress
+
+        progress.record("exercise", lesson, title, passed=passed)
+    return passed

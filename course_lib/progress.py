@@ -1,0 +1,145 @@
+"""A learner's progress: what the checkers saw pass, kept in a small local file.
+
+Every exercise check, exit quiz and locked-in prediction appends one JSON line to
+`DATA_DIR/progress/progress.jsonl` (the environment variable COURSE_PROGRESS_FILE names
+another file):
+
+    {"time": "2026-12-01T23:59:00+00:00", "kind": "exercise", "lesson": "01", "name": "merge", "passed": true}
+
+Nothing is recorded in test mode (COURSE_FILL_SOLUTIONS=1), and a file that cannot be
+written only gives one warning: a checker never fails because of its record.
+
+    python -m course_lib.progress        # a table: per lesson, exercises passed, quiz score, predictions
+"""
+import datetime
+import json
+import os
+import warnings
+from pathlib import Path
+
+from . import paths
+from .fileio import append_line_atomic
+
+KINDS = ("exercise", "quiz", "prediction")
+_warned = False
+
+
+def progress_file() -> Path:
+    """Where progress is kept (COURSE_PROGRESS_FILE, else DATA_DIR/progress/progress.jsonl)."""
+    override = os.environ.get("COURSE_PROGRESS_FILE", "")
+    return Path(override) if override else paths.DATA_DIR / "progress" / "progress.jsonl"
+
+
+def _test_mode() -> bool:
+    from .exercises.core import fill_solutions
+
+    return fill_solutions()
+
+
+def record(kind: str, lesson, name: str, passed=None, **details) -> bool:
+    """Append one result; True if it was written. Never raises for a file problem (warns once)."""
+    global _warned
+    if kind not in KINDS:
+        raise ValueError(f"progress kind must be one of {KINDS}, not {kind!r}")
+    if _test_mode():
+        return False
+    entry = {"time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+             "kind": kind, "lesson": None if lesson is None else str(lesson), "name": str(name)}
+    if passed is not None:
+        entry["passed"] = bool(passed)
+    entry.update(details)
+    path = progress_file()
+    try:
+        append_line_atomic(path, json.dumps(entry, ensure_ascii=False, allow_nan=False, default=str))
+    except (OSError, ValueError) as e:
+        if not _warned:
+            _warned = True
+            warnings.warn(f"could not save your progress to {path} ({e}); your checks still work, "
+                          "they just are not remembered", RuntimeWarning, stacklevel=2)
+        return False
+    return True
+
+
+def load(path=None) -> list:
+    """Every readable entry of the progress file, oldest first ([] when there is none yet).
+    Lines that are not JSON objects (a torn last line) are skipped."""
+    path = Path(path) if path else progress_file()
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    entries = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("kind") in KINDS:
+            entries.append(entry)
+    return entries
+
+
+def summary(entries=None) -> dict:
+    """Per lesson: {"exercises": {name: passed ever}, "quiz": (best score, total) or None,
+    "predictions": set of prompts guessed, "predicted_right": set of those guessed right}."""
+    entries = load() if entries is None else entries
+    lessons = {}
+    for e in entries:
+        row = lessons.setdefault(str(e.get("lesson")), {"exercises": {}, "quiz": None, "predictions": set(),
+                                                        "predicted_right": set()})
+        name, passed = str(e.get("name")), bool(e.get("passed"))
+        if e["kind"] == "exercise":
+            row["exercises"][name] = row["exercises"].get(name, False) or passed
+        elif e["kind"] == "quiz":
+            score, total = e.get("score", 0), e.get("total", 0)
+            if row["quiz"] is None or score > row["quiz"][0]:
+                row["quiz"] = (score, total)
+        else:
+            row["predictions"].add(name)
+            if passed:
+                row["predicted_right"].add(name)
+    return dict(sorted(lessons.items()))
+
+
+def rows(entries=None) -> list:
+    """The table as rows of text: lesson, exercises passed, quiz, predictions."""
+    out = []
+    for lesson, row in summary(entries).items():
+        done = [n for n, ok in row["exercises"].items() if ok]
+        tried = len(row["exercises"])
+        exercises = f"{len(done)} of {tried} tried" + (f" ({', '.join(done)})" if done else "") if tried else "-"
+        quiz = f"{row['quiz'][0]} of {row['quiz'][1]}" + (" ✅" if row["quiz"][0] == row["quiz"][1] else "") \
+            if row["quiz"] else "-"
+        n = len(row["predictions"])
+        predictions = f"{n} made, {len(row['predicted_right'])} right" if n else "-"
+        out.append((lesson, exercises, quiz, predictions))
+    return out
+
+
+HEADERS = ("lesson", "exercises passed", "exit quiz (best)", "predictions")
+
+
+def table(entries=None) -> str:
+    """The progress table as plain text (what `python -m course_lib.progress` prints)."""
+    body = rows(entries)
+    if not body:
+        return f"No progress saved yet (results are kept in {progress_file()})."
+    widths = [max(len(r[i]) for r in [HEADERS, *body]) for i in range(len(HEADERS))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [HEADERS, *body]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m course_lib.progress",
+                                     description="Show which exercises, quizzes and predictions you have done.")
+    parser.add_argument("--file", help="a progress file (default: COURSE_PROGRESS_FILE or data/progress/progress.jsonl)")
+    args = parser.parse_args(argv)
+    print(table(load(args.file) if args.file else None))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

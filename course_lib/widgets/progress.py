@@ -1,0 +1,36 @@
+"""ProgressWidget: the learner's progress table (course_lib.progress), with a refresh button.
+
+    >>> from course_lib.widgets import ProgressWidget
+    >>> ProgressWidget()
+"""
+import html
+
+import ipywidgets as W
+
+from .. import progress
+from .base import Explorer
+
+
+class ProgressWidget(Explorer):
+    """Per lesson: exercises passed, the best exit-quiz score, predictions made."""
+
+    def __init__(self, path=None):
+        super().__init__()
+        self.path = path
+        self.table = W.HTML()
+        self.refresh_button = W.Button(description="refresh", layout=W.Layout(width="auto"))
+        self.refresh_button.on_click(lambda _: self.refresh())
+        self.widget = W.VBox([W.HTML("<b>Your progress</b>"), self.table, self.refresh_button, self.message_area])
+        self.refresh()
+
+    def refresh(self):
+        """Read the progress file again and redraw the table."""
+        self.rows = progress.rows(progress.load(self.path))
+        if not self.rows:
+            where = self.path or progress.progress_file()
+            self.table.value = f"<p>No progress saved yet (results are kept in <code>{html.escape(str(where))}</code>).</p>"
+            return
+        cells = "".join("<th style='text-align:left;padding:2px 12px'>" + html.escape(h) + "</th>" for h in progress.HEADERS)
+        body = "".join("<tr>" + "".join(f"<td style='padding:2px 12px'>{html.escape(c)}</td>" for c in row) + "</tr>"
+                       for row in self.rows)
+        self.table.value = f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
