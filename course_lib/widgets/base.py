@@ -7,6 +7,7 @@ no browser is needed.
 import contextlib
 import html
 import logging
+import os
 import re
 
 import ipywidgets as W
@@ -14,6 +15,11 @@ import ipywidgets as W
 from .style import message_html
 
 _log = logging.getLogger(__name__)
+
+# While a lesson is exported (scripts/export_site.py sets COURSE_STATIC_EXPORT=1), every explorer
+# shown is remembered by its widget's model id, so that its last picture can replace the widget.
+STATIC_EXPORT_ENV = "COURSE_STATIC_EXPORT"
+_shown = {}
 
 
 class Explorer:
@@ -41,6 +47,9 @@ class Explorer:
     # -- display ---------------------------------------------------------------------------
     def _repr_mimebundle_(self, **kwargs):
         bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
+        view = bundle.get("application/vnd.jupyter.widget-view+json") or {}
+        if os.environ.get(STATIC_EXPORT_ENV) == "1" and hasattr(self, "static") and view.get("model_id"):
+            _shown[view["model_id"]] = self
         # What a page without a kernel (an exported lesson) prints instead of the widget.
         bundle["text/plain"] = f"[{type(self).__name__}: a live explorer; run the notebook to use it]"
         return bundle
@@ -97,15 +106,27 @@ def snapshots(*explorers, include_plotlyjs=True):
     """
     from IPython.display import HTML
 
-    parts = []
-    for explorer in explorers:
-        static = explorer.static()
-        if hasattr(static, "to_html"):
-            parts.append(static.to_html(full_html=False, include_plotlyjs=include_plotlyjs if not parts else False,
-                                        config={"displaylogo": False}))
-        else:  # already HTML (the token viewer)
-            parts.append(static.data)
-    return HTML("\n".join(parts))
+    return HTML("\n".join(static_html(e, include_plotlyjs=include_plotlyjs if i == 0 else False)
+                          for i, e in enumerate(explorers)))
+
+
+def static_html(explorer, include_plotlyjs=False) -> str:
+    """One explorer's current picture (`static()`) and message as HTML (see `snapshots`)."""
+    static = explorer.static()
+    if hasattr(static, "to_html"):
+        text = static.to_html(full_html=False, include_plotlyjs=include_plotlyjs, config={"displaylogo": False})
+    else:  # already HTML (the token viewer)
+        text = static.data
+    return text + (explorer.message_area.value if explorer.message else "")
+
+
+def shown_snapshots() -> dict:
+    """{widget model id: static_html} of every explorer shown since COURSE_STATIC_EXPORT=1 was set.
+
+    The exporter calls it after a lesson's last cell, so each picture is the explorer's last state
+    (what the live widget would show at the end of the notebook), without plotly.js.
+    """
+    return {model_id: static_html(explorer) for model_id, explorer in _shown.items()}
 
 
 def plain_text(html_text: str) -> str:
