@@ -20,6 +20,9 @@ The path of lesson 11, one module each:
    accuracy on held-out questions.
 7. `taste`: a learner's own taste (a trait such as "ends with a question"), the pairs to label,
    a simulated learner, and DPO on the learner's labels alone.
+8. `classroom`: a class on one server: every student's labels in one folder (with who gave
+   each), merged with a report (rejects, duplicates, agreement), and the class's own reward
+   model and DPO run (`python -m course_lib.rlhf.classroom merge|train CLASS_DIR`).
 
 `scoring` holds what 3-6 share (log-probabilities of answers, packing a batch). Every
 public name is also here: `from course_lib import rlhf; rlhf.rate(...)`, `rlhf.ppo(...)`.
@@ -55,6 +58,9 @@ _HOMES = {  # module -> the public names it holds
     "evaluation": ("heldout_prompts", "seen_questions", "accuracy_by_task", "SCORED_TASKS", "sample_answers",
                    "evaluate", "bootstrap_se", "compare_models", "summarise",
                    "kl_to_reference"),
+    "classroom": ("CLASS_DIR_ENV", "class_dir", "student_name", "class_labels_path", "read_class_labels",
+                  "merge_class", "load_merged", "student_agreement", "rater_agreement", "simulated_class",
+                  "train_class"),
     "__main__": ("main", "build_parser"),
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}

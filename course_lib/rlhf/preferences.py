@@ -20,7 +20,13 @@ SOURCES = ("human", "simulated")
 
 
 def my_labels_path() -> Path:
-    """Where the preference widget keeps the learner's own labels (git-ignored)."""
+    """Where the preference widget keeps the learner's own labels: data/preferences/my_labels.jsonl
+    (git-ignored), or on a class server ($COURSE_CLASS_DIR set) the class folder's
+    labels/<student>.jsonl (`classroom.class_labels_path`: created, and checked writable)."""
+    from . import classroom
+
+    if classroom.class_dir() is not None:
+        return classroom.class_labels_path()
     return Path(paths.DATA_DIR) / "preferences" / "my_labels.jsonl"
 
 

@@ -21,6 +21,8 @@ _WHERE = {
     "DescentExplorer": "descent",
     "InductionChart": "induction_chart",
     "TasteWidget": "taste",
+    "ProgressWidget": "progress",
+    "ClassRLHFWidget": "class_rlhf",
 }
 
 __all__ = sorted(_WHERE)

@@ -1,6 +1,7 @@
 """Preference widget: you are the human in "reinforcement learning from human feedback".
 
     >>> w = PreferenceWidget(model, tokenizer)   # labels go to data/preferences/my_labels.jsonl
+    ...                                          # (on a class server: $COURSE_CLASS_DIR/labels/<you>.jsonl)
     >>> w                                        # a prompt, two answers, four buttons
     >>> w.current                                # {"prompt": ..., "a": ..., "b": ...}
     >>> w.choose("a")                            # "a", "b", "tie" or "skip"; the next pair appears
@@ -8,7 +9,7 @@
     >>> w.rater_verdict()                        # what the simulated rater would have said
 
 Each label is appended to the file atomically (course_lib.rlhf.save_preference) with
-source "human", so a crash or a restarted kernel never loses or tears a label. When the
+source "human" and "labeller" (who clicked: course_lib.rlhf.student_name()), so a crash or a restarted kernel never loses or tears a label. When the
 file cannot be written (a read-only folder, a full disk), the widget says so and keeps
 the pair on screen: clicking again (after fixing the folder, or setting `w.path`) saves it.
 """
@@ -120,7 +121,8 @@ class PreferenceWidget(Explorer):
         record = None
         if which != "skip":
             first, second = (c["b"], c["a"]) if which == "b" else (c["a"], c["b"])
-            record = rlhf.make_preference(c["prompt"], first, second, "human", tie=which == "tie")
+            record = rlhf.make_preference(c["prompt"], first, second, "human", tie=which == "tie",
+                                          labeller=rlhf.student_name())
             try:
                 rlhf.save_preference(record, self.path)
             except OSError as e:  # the pair stays, so a click after fixing the folder saves it
@@ -150,16 +152,9 @@ class PreferenceWidget(Explorer):
 
     def agreement(self) -> dict:
         """How often the simulated rater agrees with your labels (ties and rater ties left out)."""
-        agree = total = 0
-        for r in self.labels:
-            if r.get("tie") or r.get("source") != "human":
-                continue
-            verdict = rlhf.compare(r["prompt"], r["chosen"], r["rejected"])["winner"]
-            if verdict == "tie":
-                continue
-            total += 1
-            agree += verdict == "a"
-        return {"agree": agree, "compared": total, "share": agree / total if total else None}
+        seen = rlhf.rater_agreement([r for r in self.labels if r.get("source") == "human"])["overall"]
+        total = seen["compared"]
+        return {"agree": seen["agree"], "compared": total, "share": seen["agree"] / total if total else None}
 
     # -- button handlers and drawing -------------------------------------------------------
     def _on_choose(self, which):
