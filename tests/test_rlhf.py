@@ -300,7 +300,8 @@ def test_preference_widget_saves_and_survives_restart(tok, tmp_path, make_chat_m
     assert first["prompt"] in plain_text(w.prompt_area.value)
     assert "simulated rater prefers" in plain_text(w.rater_area.value)
     record = w.choose("b")
-    assert record == {"prompt": first["prompt"], "chosen": first["b"], "rejected": first["a"], "source": "human"}
+    assert record == {"prompt": first["prompt"], "chosen": first["b"], "rejected": first["a"], "source": "human",
+                      "labeller": R.student_name()}
     assert w.choose("skip") is None
     w.choose("tie")
     assert w.count == 2
