@@ -4,6 +4,7 @@
     python -m course_lib.quiz --write-hashes 05 06    # only these
     python -m course_lib.quiz --check                 # exit status 1 if a block is out of date
 """
+import importlib
 import re
 from pathlib import Path
 
@@ -54,6 +55,5 @@ def write_hashes(lesson) -> bool:
 
 
 def key_lessons() -> list:
-    from . import answers
-
+    answers = importlib.import_module(f"{__package__}.answers")
     return sorted(lesson for lesson, answers_ in answers.ANSWERS.items() if answers_)
