@@ -17,7 +17,8 @@ at stated rates, so the figures in docs/teaching.md can be recomputed after any 
   checker call under it; an exercise with no heading of its own (a checker elsewhere) counts as
   optional, EXERCISE_MIN.
 
-- exit quiz (`quiz.check(...)`, where a lesson has one): QUIZ_MIN per question, reported apart:
+- exit quiz (the "Exit quiz" section, where a lesson has one): its cells as above plus QUIZ_MIN
+  per question of its `quiz.check(...)`, reported apart and left out of the notebook minutes:
   the class plan gives the quiz its own slot.
 
 Sections (`## N. Title`, with their `###` parts) get the same counts, without the run time, so a
@@ -54,6 +55,7 @@ CHECKER = re.compile(r"\blesson\d\d\.check_\w+\(")
 MINUTES = re.compile(r"about\s+(\d+)\s*min", re.IGNORECASE)
 PREDICT = re.compile(r"\bquiz\.predict\(")
 QUIZ_CHECK = re.compile(r"\bquiz\.check\(")
+QUIZ_SECTION = re.compile(r"\bexit quiz\b", re.IGNORECASE)
 QUIZ_ID = re.compile(r"[\"']q\d+[\"']\s*:")
 
 
@@ -101,6 +103,16 @@ def explorer_shown(source: str) -> str:
     elif not isinstance(value, ast.Name):
         return ""
     return max(built, key=lambda w: LABEL_MIN.get(w, PLAY_MIN))
+
+
+def lesson_title(cells: list[dict], name: str) -> str:
+    """'00 The prediction machine' from the notebook's '# 00 · The prediction machine'."""
+    for cell in cells:
+        if cell["cell_type"] == "markdown":
+            found = re.match(r"#\s+(.*)", "".join(cell["source"]).lstrip())
+            if found:
+                return found.group(1).replace(" · ", " ").strip()
+    return name
 
 
 def _counts(cells: list[dict]) -> dict:
@@ -188,32 +200,43 @@ def lesson_figures(name: str, run_s: dict[str, float]) -> dict:
     if name not in run_s:
         raise ValueError(f"{name} has no learner-run time in {RESULTS}; run: python bench/lesson_times.py {name[:2]}")
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    figures = {"lesson": name, "run_s": run_s[name], **_counts(cells)}
+    sections = split_sections(cells)
+    lesson_cells = [c for t, part in sections if not QUIZ_SECTION.search(t) for c in part]
+    quiz_cells = [c for t, part in sections if QUIZ_SECTION.search(t) for c in part]
+    figures = {"lesson": name, "title": lesson_title(cells, name), "run_s": run_s[name], **_counts(lesson_cells)}
+    quiz = _counts(quiz_cells)
+    figures["quiz_questions"] += quiz["quiz_questions"]
+    figures["quiz_min"] = figures["quiz_questions"] * QUIZ_MIN + sum(quiz[k] for k in NOTEBOOK_PARTS)
     figures["run_min"] = figures["cells_min"] + run_s[name] / 60
     figures["exercises"] = exercises(cells)
     figures["exercise_min"] = sum(e["minutes"] for e in figures["exercises"])
     figures["notebook_min"] = sum(figures[k] for k in NOTEBOOK_PARTS) + run_s[name] / 60
     figures["total_min"] = figures["notebook_min"] + figures["exercise_min"]
     figures["sections"] = []
-    for title, part in split_sections(cells):
+    for title, part in sections:
         counts = _counts(part)
         ex = sum(e["minutes"] for e in exercises(part))
         notebook = sum(counts[k] for k in NOTEBOOK_PARTS)
+        if QUIZ_SECTION.search(title):
+            notebook, quiz_min = 0.0, notebook + counts["quiz_min"]
+        else:
+            quiz_min = counts["quiz_min"]
         figures["sections"].append({"title": title or "(title and setup)", "notebook_min": notebook,
-                                    "exercise_min": ex, "quiz_min": counts["quiz_min"]})
+                                    "exercise_min": ex, "quiz_min": quiz_min})
     return figures
 
 
 def table(rows: list[dict]) -> str:
-    out = ["| lesson | prose words | code lines / cells | run time (measured) | reading | code | running | "
-           "play | predict | **notebook** | exercises | total | exit quiz |",
+    """The figures as the markdown table of docs/teaching.md (minutes, rounded)."""
+    out = ["| lesson | prose words | code lines / cells | run time (measured) | reading | code | running | play | "
+           "predict | notebook | exercises | total | exit quiz |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         out.append(
-            f"| {r['lesson']} | {r['words']:,} | {r['code_lines']} / {r['code_cells']} | {r['run_s']:.0f} s | "
+            f"| {r['title']} | {r['words']:,} | {r['code_lines']} / {r['code_cells']} | {r['run_s']:.0f} s | "
             f"{r['read_min']:.0f} | {r['code_min']:.0f} | {r['run_min']:.0f} | {r['play_min']:.0f} | "
-            f"{r['predict_min']:.0f} | **{r['notebook_min']:.0f}** | {r['exercise_min']:.0f} "
-            f"({len(r['exercises'])}) | {r['total_min']:.0f} | {r['quiz_min']:.0f} ({r['quiz_questions']}) |")
+            f"{r['predict_min']:.0f} | **{r['notebook_min']:.0f}** | {r['exercise_min']:.0f} ({len(r['exercises'])}) | "
+            f"{r['total_min']:.0f} | {r['quiz_min']:.0f} ({r['quiz_questions']}) |")
     return "\n".join(out)
 
 
