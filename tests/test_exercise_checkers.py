@@ -1,7 +1,7 @@
 """What every exercise checker of lessons 03-12 promises (found by name: each
-`check_X` with its reference `X_solution`): it accepts the reference, says "not written
-yet" for an unfinished exercise, reports a crash without a traceback, and in the test
-suite's mode (COURSE_FILL_SOLUTIONS=1) checks the reference instead. The lesson files
+`check_X` with its reference `solutions.lessonNN.X_solution`): it accepts the reference, says
+"not written yet" for an unfinished exercise, reports a crash without a traceback, and in the
+test suite's mode (COURSE_FILL_SOLUTIONS=1) checks the reference instead. The lesson files
 test what is wrong in typical wrong answers."""
 import importlib
 
@@ -12,9 +12,11 @@ from checker_helpers import unfinished, verdict
 pytestmark = pytest.mark.usefixtures("learner_mode")
 
 LESSONS = [importlib.import_module(f"course_lib.exercises.lesson{n:02d}") for n in range(3, 13)]
-ALL_CHECKS = [(getattr(m, name), getattr(m, name[len("check_"):] + "_solution"))
+SOLUTIONS = {m: importlib.import_module(f"course_lib.exercises.solutions.{m.__name__.rsplit('.', 1)[-1]}")
+             for m in LESSONS}
+ALL_CHECKS = [(getattr(m, name), getattr(SOLUTIONS[m], name[len("check_"):] + "_solution"))
               for m in LESSONS for name in sorted(dir(m))
-              if name.startswith("check_") and hasattr(m, name[len("check_"):] + "_solution")]
+              if name.startswith("check_") and hasattr(SOLUTIONS[m], name[len("check_"):] + "_solution")]
 IDS = [f"{check.__module__.rsplit('.', 1)[-1]}.{check.__name__}" for check, _ in ALL_CHECKS]
 
 
@@ -53,3 +55,10 @@ def test_fill_solutions_mode_checks_the_reference(check, solution, capsys, monke
     ok, out = verdict(check, unfinished, capsys)
     assert ok
     assert "test mode" in out and "reference solution" in out
+
+
+def test_no_checker_module_holds_a_solution():
+    """The student edition ships the checker modules without the solutions package."""
+    for n in range(13):
+        m = importlib.import_module(f"course_lib.exercises.lesson{n:02d}")
+        assert not [name for name in dir(m) if name.endswith("_solution")], m.__name__

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from checker_helpers import verdict
 from course_lib import interpret
 from course_lib.exercises import lesson12
+from course_lib.exercises.solutions import lesson12 as sol12
 from course_lib.model import GPT, GPTConfig
 
 pytestmark = pytest.mark.usefixtures("learner_mode")
@@ -17,7 +18,7 @@ def test_lens_reference_equals_the_library_on_a_model():
     m = GPT(GPTConfig(vocab_size=20, block_size=8, n_layer=3, n_head=2, n_embd=16)).eval()
     idx = torch.randint(20, (2, 8))
     tr = m.trace(idx)
-    ours = lesson12.lens_solution(tr.resid_post, m.ln_f.weight, m.ln_f.bias, m.lm_head.weight)
+    ours = sol12.lens_solution(tr.resid_post, m.ln_f.weight, m.ln_f.bias, m.lm_head.weight)
     assert torch.allclose(ours, interpret.lens_logits(m, idx), atol=1e-4)
 
 
@@ -45,7 +46,7 @@ def test_induction_score_reference_equals_the_library():
     from course_lib.induction import induction_scores
 
     p = torch.rand(2, 3, 4, 10, 10).softmax(-1)
-    ours = torch.stack([torch.stack([lesson12.induction_score_solution(p[l, b], 5) for b in range(3)]).mean(0)
+    ours = torch.stack([torch.stack([sol12.induction_score_solution(p[l, b], 5) for b in range(3)]).mean(0)
                         for l in range(2)])
     assert torch.allclose(ours, induction_scores(p, 5), atol=1e-6)
 

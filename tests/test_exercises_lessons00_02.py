@@ -4,7 +4,9 @@ import pytest
 import torch
 
 from checker_helpers import unfinished, verdict
+from course_lib.bigram import bigram_counts
 from course_lib.exercises import lesson00, lesson01, lesson02
+from course_lib.exercises.solutions import lesson00 as sol00, lesson01 as sol01, lesson02 as sol02
 from course_lib.sampling import probs_from_logits
 from course_lib.tokenizer import BPETokenizer
 
@@ -16,11 +18,11 @@ pytestmark = pytest.mark.usefixtures("learner_mode")
 def test_softmax_reference_matches_library():
     logits = torch.randn(3, 50, generator=torch.Generator().manual_seed(0)) * 4
     for t in (0.3, 1.0, 2.5):
-        assert torch.allclose(lesson00.softmax_with_temperature(logits, t), probs_from_logits(logits, t), atol=1e-6)
+        assert torch.allclose(sol00.softmax_with_temperature_solution(logits, t), probs_from_logits(logits, t), atol=1e-6)
 
 
 def test_softmax_checker_accepts_reference(capsys):
-    ok, out = verdict(lesson00.check_softmax_with_temperature, lesson00.softmax_with_temperature, capsys)
+    ok, out = verdict(lesson00.check_softmax_with_temperature, sol00.softmax_with_temperature_solution, capsys)
     assert ok and "✅" in out and "correct" in out
 
 
@@ -63,8 +65,8 @@ def test_fill_solutions_mode_checks_reference(monkeypatch, capsys):
 
 def test_merge_reference_worked_example():
     ids = list("aaabdaaabac".encode())
-    assert lesson01.merge(ids, (97, 97), 256) == [256, 97, 98, 100, 256, 97, 98, 97, 99]
-    assert lesson01.merge([5, 5, 5], (5, 5), 9) == [9, 5]
+    assert sol01.merge_solution(ids, (97, 97), 256) == [256, 97, 98, 100, 256, 97, 98, 97, 99]
+    assert sol01.merge_solution([5, 5, 5], (5, 5), 9) == [9, 5]
 
 
 def test_merge_reference_agrees_with_bpe_training():
@@ -73,12 +75,12 @@ def test_merge_reference_agrees_with_bpe_training():
     tok = BPETokenizer.train(text, 256 + 3, special_tokens=[], pattern=None)
     ids = list(text.encode())
     for pair, new_id in tok.merges.items():
-        ids = lesson01.merge(ids, pair, new_id)
+        ids = sol01.merge_solution(ids, pair, new_id)
     assert ids == tok.encode(text)
 
 
 def test_merge_checker_accepts_reference(capsys):
-    ok, out = verdict(lesson01.check_merge, lesson01.merge, capsys)
+    ok, out = verdict(lesson01.check_merge, sol01.merge_solution, capsys)
     assert ok and "correct" in out
 
 
@@ -99,7 +101,7 @@ def keeps_second(ids, pair, new_id):
 
 
 def in_place(ids, pair, new_id):
-    result = lesson01.merge(ids, pair, new_id)
+    result = sol01.merge_solution(ids, pair, new_id)
     ids[:] = result
     return ids
 
@@ -133,12 +135,22 @@ def loop_counts(ids, V):
 
 def test_bigram_reference_matches_loop():
     ids = torch.randint(0, 7, (300,), generator=torch.Generator().manual_seed(1))
-    assert torch.equal(lesson02.bigram_counts(ids, 7).float(), loop_counts(ids, 7))
-    assert lesson02.bigram_counts(ids, 7).sum() == len(ids) - 1
+    assert torch.equal(sol02.bigram_counts_solution(ids, 7).float(), loop_counts(ids, 7))
+    assert sol02.bigram_counts_solution(ids, 7).sum() == len(ids) - 1
+
+
+def test_library_bigram_table_matches_loop_and_refuses_bad_input():
+    ids = torch.randint(0, 7, (300,), generator=torch.Generator().manual_seed(2))
+    assert torch.equal(bigram_counts(ids, 7).float(), loop_counts(ids, 7))
+    assert bigram_counts([], 3).sum() == 0 and bigram_counts([2], 3).sum() == 0
+    for ids, V, message in [([0, 5], 3, "0 .. 2"), ([[0, 1]], 3, "1-D"), ([0.5, 1.0], 3, "whole numbers"),
+                            ([0, 1], 0, "vocab_size")]:
+        with pytest.raises(ValueError, match=message):
+            bigram_counts(ids, V)
 
 
 def test_bigram_checker_accepts_reference_and_loop(capsys):
-    assert verdict(lesson02.check_bigram_counts, lesson02.bigram_counts, capsys)[0]
+    assert verdict(lesson02.check_bigram_counts, sol02.bigram_counts_solution, capsys)[0]
     assert verdict(lesson02.check_bigram_counts, loop_counts, capsys)[0]
 
 

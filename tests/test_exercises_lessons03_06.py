@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from checker_helpers import verdict
 from course_lib.exercises import lesson03, lesson04, lesson05, lesson06
+from course_lib.exercises.solutions import lesson04 as sol04, lesson05 as sol05, lesson06 as sol06
 
 pytestmark = pytest.mark.usefixtures("learner_mode")
 
@@ -107,12 +108,12 @@ def _values(E, i, k):
 
 
 def _reversed(E, i, k):
-    return lesson04.nearest_neighbours_solution(E.clone(), i, k).flip(0)
+    return sol04.nearest_neighbours_solution(E.clone(), i, k).flip(0)
 
 
 def _changes_E(E, i, k):
     E /= E.norm(dim=1, keepdim=True)
-    return lesson04.nearest_neighbours_solution(E.clone(), i, k)
+    return sol04.nearest_neighbours_solution(E.clone(), i, k)
 
 
 @pytest.mark.parametrize("wrong,expected", [
@@ -243,7 +244,7 @@ def test_block_solution_matches_the_library_block():
     torch.manual_seed(0)
     block = Block(GPTConfig(vocab_size=10, block_size=8, n_layer=1, n_head=2, n_embd=8)).eval()
     x = torch.randn(2, 5, 8)
-    mine = lesson06.block_forward_solution(x, block.ln1, block.attn, block.ln2, block.mlp)
+    mine = sol06.block_forward_solution(x, block.ln1, block.attn, block.ln2, block.mlp)
     assert torch.allclose(mine, block(x), atol=1e-6)
 
 
@@ -252,7 +253,7 @@ def test_layer_norm_solution_matches_torch():
     ln = torch.nn.LayerNorm(16)
     torch.nn.init.normal_(ln.weight)
     torch.nn.init.normal_(ln.bias)
-    assert torch.allclose(lesson06.layer_norm_solution(x, ln.weight, ln.bias), ln(x), atol=1e-5)
+    assert torch.allclose(sol06.layer_norm_solution(x, ln.weight, ln.bias), ln(x), atol=1e-5)
 
 
 def test_attention_head_solution_matches_the_library():
@@ -264,7 +265,14 @@ def test_attention_head_solution_matches_the_library():
     attn = CausalSelfAttention(cfg).eval()
     x = torch.randn(6, 8)
     Wq, Wk, Wv = attn.qkv.weight.split(8, dim=0)
-    out, pattern = lesson05.attention_head_solution(x, Wq.T, Wk.T, Wv.T)
+    out, pattern = sol05.attention_head_solution(x, Wq.T, Wk.T, Wv.T)
     lib_out, lib_pattern = attn.forward_explicit(x[None])
     assert torch.allclose(pattern, lib_pattern[0, 0], atol=1e-6)
     assert torch.allclose(attn.proj(out), lib_out[0], atol=1e-5)
+
+
+def test_recorded_neighbours_are_the_reference_answers():
+    """lesson04's checker compares with neighbours recorded from the reference solution."""
+    E = lesson04._table()
+    for (i, k), recorded in lesson04.NEIGHBOURS.items():
+        assert sol04.nearest_neighbours_solution(E.clone(), i, k).tolist() == recorded

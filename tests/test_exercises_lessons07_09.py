@@ -9,6 +9,7 @@ import torch
 from checker_helpers import verdict
 from course_lib import scale
 from course_lib.exercises import lesson07, lesson08, lesson09
+from course_lib.exercises.solutions import lesson07 as sol07, lesson08 as sol08, lesson09 as sol09
 from course_lib.model import GPT, Block, GPTConfig
 from course_lib.optim import lr_at
 
@@ -16,11 +17,11 @@ pytestmark = pytest.mark.usefixtures("learner_mode")
 
 
 ALL_CHECKS = [
-    (lesson07.check_block_params, lesson07.block_params_solution),
-    (lesson07.check_gpt_params, lesson07.gpt_params_solution),
-    (lesson08.check_lr_schedule, lesson08.lr_schedule_solution),
-    (lesson09.check_reading_years, lesson09.reading_years_solution),
-    (lesson09.check_training_years, lesson09.training_years_solution),
+    (lesson07.check_block_params, sol07.block_params_solution),
+    (lesson07.check_gpt_params, sol07.gpt_params_solution),
+    (lesson08.check_lr_schedule, sol08.lr_schedule_solution),
+    (lesson09.check_reading_years, sol09.reading_years_solution),
+    (lesson09.check_training_years, sol09.training_years_solution),
 ]
 IDS = [check.__name__ for check, _ in ALL_CHECKS]
 
@@ -52,7 +53,7 @@ def test_block_params_rejects(wrong, expected, capsys):
 
 def _gpt(extra):
     def count(n_layer, n_embd, vocab_size, block_size):
-        return lesson07.gpt_params_solution(n_layer, n_embd, vocab_size, block_size) + extra(
+        return sol07.gpt_params_solution(n_layer, n_embd, vocab_size, block_size) + extra(
             n_layer, n_embd, vocab_size, block_size)
     return count
 
@@ -62,7 +63,7 @@ def _gpt(extra):
     (_gpt(lambda L, d, V, T: -V * d), "token embedding table"),
     (_gpt(lambda L, d, V, T: -T * d), "position embedding table"),
     (_gpt(lambda L, d, V, T: -2 * d), "final layer norm"),
-    (_gpt(lambda L, d, V, T: -lesson07.block_params_solution(d)), "whole blocks"),
+    (_gpt(lambda L, d, V, T: -sol07.block_params_solution(d)), "whole blocks"),
     (_gpt(lambda L, d, V, T: 7), "off by +7"),
 ])
 def test_gpt_params_rejects(wrong, expected, capsys):
@@ -74,16 +75,16 @@ def test_gpt_params_rejects(wrong, expected, capsys):
 @pytest.mark.parametrize("d", [8, 64, 256])
 def test_block_params_solution_counts_the_library_block(d):
     block = Block(GPTConfig(n_embd=d, n_head=2))
-    assert lesson07.block_params_solution(d) == sum(p.numel() for p in block.parameters())
+    assert sol07.block_params_solution(d) == sum(p.numel() for p in block.parameters())
 
 
 def test_gpt_params_solution_matches_library_and_scale():
     torch.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=50, block_size=16, n_layer=3, n_head=2, n_embd=32))
-    assert lesson07.gpt_params_solution(3, 32, 50, 16) == model.num_params()
+    assert sol07.gpt_params_solution(3, 32, 50, 16) == model.num_params()
     # GPT-3's settings: the reference, the library's formula and the checker's real count agree.
     expected = scale.gpt_param_count(96, 12288, 50257, 2048)
-    assert lesson07.gpt_params_solution(96, 12288, 50257, 2048) == expected
+    assert sol07.gpt_params_solution(96, 12288, 50257, 2048) == expected
     assert lesson07._real_gpt(96, 12288, 50257, 2048) == expected
 
 
@@ -132,13 +133,13 @@ def test_lr_schedule_rejects(wrong, expected, capsys):
 
 def test_lr_schedule_accepts_a_tensor_result(capsys):
     ok, out = verdict(lesson08.check_lr_schedule,
-                      lambda *a: torch.tensor(lesson08.lr_schedule_solution(*a), dtype=torch.float64), capsys)
+                      lambda *a: torch.tensor(sol08.lr_schedule_solution(*a), dtype=torch.float64), capsys)
     assert ok, out
 
 
 def test_lr_schedule_solution_is_the_trainers_schedule():
     for step in range(0, 1300, 7):
-        assert lesson08.lr_schedule_solution(step, 4e-3, 4e-4, 50, 1200) == lr_at(step, 4e-3, 4e-4, 50, 1200)
+        assert sol08.lr_schedule_solution(step, 4e-3, 4e-4, 50, 1200) == lr_at(step, 4e-3, 4e-4, 50, 1200)
 
 
 # -- lesson 09 ---------------------------------------------------------------------------------------
@@ -176,7 +177,7 @@ def test_training_years_rejects(wrong, expected, capsys):
 
 def test_reading_and_training_solutions_reproduce_the_famous_numbers():
     gpt3, llama = scale.KNOWN_MODELS["GPT-3"], scale.KNOWN_MODELS["Llama 3.1 405B"]
-    assert lesson09.reading_years_solution(gpt3["dataset_tokens"], 0.75, 250, 24) > 2600
-    assert lesson09.training_years_solution(llama["params"], llama["tokens"], 1e9) > 100e6
-    assert math.isclose(lesson09.training_years_solution(gpt3["params"], gpt3["tokens"], 1e9),
+    assert sol09.reading_years_solution(gpt3["dataset_tokens"], 0.75, 250, 24) > 2600
+    assert sol09.training_years_solution(llama["params"], llama["tokens"], 1e9) > 100e6
+    assert math.isclose(sol09.training_years_solution(gpt3["params"], gpt3["tokens"], 1e9),
                         scale.compute_years(scale.training_ops(gpt3["params"], gpt3["tokens"]), 1e9))

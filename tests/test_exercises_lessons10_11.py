@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from checker_helpers import verdict
 from course_lib.exercises import lesson10, lesson11
+from course_lib.exercises.solutions import lesson10 as sol10
 
 pytestmark = pytest.mark.usefixtures("learner_mode")
 
@@ -20,7 +21,7 @@ def test_loss_targets_reference_matches_training_example():
     _, tok, _ = load_pretrained("shakespeare-bpe")
     conv = [("user", "Hi"), ("assistant", "Hello!")]
     ids, mask = render(conv, tok)
-    assert torch.equal(lesson10.loss_targets_solution(ids, mask), training_example(conv, tok)[1])
+    assert torch.equal(sol10.loss_targets_solution(ids, mask), training_example(conv, tok)[1])
 
 
 @pytest.mark.parametrize("wrong,message", [

@@ -2,25 +2,19 @@
 
 The learner writes `bigram_counts(ids, vocab_size)`: a (V, V) table whose entry [a, b] says
 how often token b comes right after token a in the sequence `ids`. The checker compares
-it with the reference below on small hand-made sequences and on random ones.
+it with the library's, `course_lib.bigram.bigram_counts`, on small hand-made sequences and on
+random ones.
 
     from course_lib.exercises import lesson02
     lesson02.check_bigram_counts(bigram_counts)
 
-Later cells of the lesson use the reference, `lesson02.bigram_counts`, on the whole corpus.
+Later cells of the lesson use the library's table on the whole corpus.
 """
 import torch
 
+from ..bigram import bigram_counts
 from .core import ExerciseFailed, compare_tensors, run_check
-
-
-def bigram_counts(ids: torch.Tensor, vocab_size: int) -> torch.Tensor:
-    """Reference solution: counts[a, b] = how many times token b directly follows token a."""
-    ids = torch.as_tensor(ids, dtype=torch.long)
-    firsts, seconds = ids[:-1], ids[1:]  # the pairs (ids[i], ids[i + 1])
-    # Each pair gets one number, a * V + b; counting those numbers counts the pairs.
-    flat = torch.bincount(firsts * vocab_size + seconds, minlength=vocab_size * vocab_size)
-    return flat.view(vocab_size, vocab_size)
+from .reference import reference
 
 
 def _test_bigram_counts(fn) -> None:
@@ -59,5 +53,5 @@ def _test_bigram_counts(fn) -> None:
 
 
 def check_bigram_counts(fn) -> bool:
-    """Check the learner's bigram_counts(ids, vocab_size)."""
-    return run_check("bigram counts", fn, bigram_counts, _test_bigram_counts)
+    """Check the learner's bigram_counts(ids, vocab_size) against course_lib.bigram.bigram_counts."""
+    return run_check("bigram counts", fn, reference("lesson02", "bigram_counts"), _test_bigram_counts)

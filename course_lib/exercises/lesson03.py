@@ -1,4 +1,4 @@
-"""Lesson 03 · Learning from examples: checkers and reference solutions.
+"""Lesson 03 · Learning from examples: checkers.
 
     from course_lib.exercises import lesson03
     lesson03.check_cross_entropy(cross_entropy)
@@ -8,25 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from .core import ExerciseFailed, compare_tensors, run_check
-
-
-# -- reference solutions -------------------------------------------------------------------------
-
-def cross_entropy_solution(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean over the N examples of -log(probability given to the true next token)."""
-    probs = logits.softmax(dim=-1)  # (N, V)
-    p_true = probs[torch.arange(len(targets)), targets]  # (N,)
-    return -p_true.log().mean()
-
-
-def gradient_step_solution(W: torch.Tensor, x: torch.Tensor, y: torch.Tensor, lr: float) -> float:
-    """One step of gradient descent on the neural bigram: W[x] are the logits for the token after x."""
-    loss = F.cross_entropy(W[x], y)
-    loss.backward()
-    with torch.no_grad():
-        W -= lr * W.grad
-    W.grad = None
-    return loss.item()
+from .reference import reference
 
 
 # -- checkers --------------------------------------------------------------------------------------
@@ -75,7 +57,7 @@ def _test_cross_entropy(fn):
 
 def check_cross_entropy(cross_entropy) -> bool:
     """Checks cross_entropy(logits (N, V), targets (N,)) -> the mean loss, a tensor of shape ()."""
-    return run_check("cross_entropy", cross_entropy, cross_entropy_solution, _test_cross_entropy)
+    return run_check("cross_entropy", cross_entropy, reference("lesson03", "cross_entropy"), _test_cross_entropy)
 
 
 def _bigram_case(seed=0, V=6, N=10):
@@ -86,13 +68,24 @@ def _bigram_case(seed=0, V=6, N=10):
     return W, x, y
 
 
+def _sgd_step(W, x, y, lr) -> float:
+    """PyTorch's own plain gradient descent (torch.optim.SGD) on F.cross_entropy(W[x], y):
+    one step on W in place; returns the loss before the step."""
+    optimizer = torch.optim.SGD([W], lr=lr)
+    optimizer.zero_grad()
+    loss = F.cross_entropy(W[x], y)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
 def _test_gradient_step(fn):
     lr = 0.5
     W0, x, y = _bigram_case()
     W = W0.clone().requires_grad_(True)
     ref = W0.clone().requires_grad_(True)
     got_loss = fn(W, x, y, lr)
-    ref_loss = gradient_step_solution(ref, x, y, lr)
+    ref_loss = _sgd_step(ref, x, y, lr)
     if not isinstance(W, torch.Tensor) or W.shape != W0.shape:
         raise ExerciseFailed("W must stay a tensor of the same shape; change its numbers in place.")
     if not isinstance(got_loss, (int, float, torch.Tensor)):
@@ -118,7 +111,7 @@ def _test_gradient_step(fn):
                     hint="the new W is the old W minus lr times the gradient of the loss.")
     # A second step must not carry the first step's gradient along.
     got_loss2 = fn(W, x, y, lr)
-    ref_loss2 = gradient_step_solution(ref, x, y, lr)
+    ref_loss2 = _sgd_step(ref, x, y, lr)
     if abs(float(got_loss2) - ref_loss2) > 1e-4:
         raise ExerciseFailed(f"the second call returned loss {float(got_loss2):.4f} instead of {ref_loss2:.4f}.")
     if not torch.allclose(W.detach(), ref.detach(), atol=1e-5):
@@ -130,4 +123,4 @@ def _test_gradient_step(fn):
 
 def check_gradient_step(gradient_step) -> bool:
     """Checks gradient_step(W, x, y, lr): updates W in place by one step of gradient descent, returns the loss."""
-    return run_check("gradient_step", gradient_step, gradient_step_solution, _test_gradient_step)
+    return run_check("gradient_step", gradient_step, reference("lesson03", "gradient_step"), _test_gradient_step)

@@ -1,4 +1,4 @@
-"""Lesson 05 · Attention: checkers and reference solutions.
+"""Lesson 05 · Attention: checkers.
 
     from course_lib.exercises import lesson05
     lesson05.check_causal_mask(causal_mask)
@@ -7,24 +7,11 @@
 import math
 
 import torch
+import torch.nn.functional as F
 
+from ..model import causal_mask as library_mask
 from .core import ExerciseFailed, compare_tensors, run_check
-
-
-# -- reference solutions -------------------------------------------------------------------------
-
-def causal_mask_solution(T: int) -> torch.Tensor:
-    """(T, T) booleans: True where query row t may look at key column s, i.e. s <= t."""
-    return torch.tril(torch.ones(T, T, dtype=torch.bool))
-
-
-def attention_head_solution(x, Wq, Wk, Wv):
-    """One causal attention head. x (T, C); Wq, Wk, Wv (C, D). Returns (output (T, D), pattern (T, T))."""
-    q, k, v = x @ Wq, x @ Wk, x @ Wv  # (T, D) each
-    scores = q @ k.T / math.sqrt(k.size(-1))  # (T, T): how well each query matches each key
-    scores = scores.masked_fill(~causal_mask_solution(x.size(0)), float("-inf"))  # no peeking ahead
-    pattern = scores.softmax(dim=-1)  # each row sums to 1
-    return pattern @ v, pattern
+from .reference import reference
 
 
 # -- checkers --------------------------------------------------------------------------------------
@@ -50,7 +37,7 @@ def _as_bool_mask(got, T):
 def _test_causal_mask(fn):
     for T in (4, 1, 7):
         got = _as_bool_mask(fn(T), T)
-        expected = causal_mask_solution(T)
+        expected = library_mask(T, T)
         if torch.equal(got, expected):
             continue
         if torch.equal(got, ~expected):
@@ -70,12 +57,21 @@ def _test_causal_mask(fn):
 
 def check_causal_mask(causal_mask) -> bool:
     """Checks causal_mask(T) -> (T, T) booleans, True where a query position may look at a key position."""
-    return run_check("causal_mask", causal_mask, causal_mask_solution, _test_causal_mask)
+    return run_check("causal_mask", causal_mask, reference("lesson05", "causal_mask"), _test_causal_mask)
 
 
 def _head_case(seed=0, T=5, C=6, D=4):
     g = torch.Generator().manual_seed(seed)
     return [torch.randn(*shape, generator=g) for shape in ((T, C), (C, D), (C, D), (C, D))]
+
+
+def _torch_head(x, Wq, Wk, Wv):
+    """PyTorch's own causal attention (the one course_lib.model calls): (output, pattern). It returns
+    only the output; with the identity matrix as the values, that output is the pattern."""
+    q, k, v = x @ Wq, x @ Wk, x @ Wv
+    out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    pattern = F.scaled_dot_product_attention(q, k, torch.eye(len(x)), is_causal=True)
+    return out, pattern
 
 
 def _test_attention_head(fn):
@@ -84,7 +80,7 @@ def _test_attention_head(fn):
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         raise ExerciseFailed("return two things: (output, pattern).")
     out, pattern = result
-    exp_out, exp_pattern = attention_head_solution(x, Wq, Wk, Wv)
+    exp_out, exp_pattern = _torch_head(x, Wq, Wk, Wv)
     T, D = exp_out.shape
     if not isinstance(pattern, torch.Tensor):
         raise ExerciseFailed(f"the pattern should be a torch tensor, not a {type(pattern).__name__}.")
@@ -93,7 +89,7 @@ def _test_attention_head(fn):
             raise ExerciseFailed("the pattern puts weight on future positions (above the diagonal). "
                                  "Hint: hide them with the causal mask before the softmax.")
         q, k = x @ Wq, x @ Wk
-        mask = causal_mask_solution(T)
+        mask = library_mask(T, T)
         unscaled = (q @ k.T).masked_fill(~mask, float("-inf")).softmax(-1)
         if torch.allclose(pattern, unscaled, atol=1e-5):
             raise ExerciseFailed("the pattern is too sharp: the scores were not scaled. "
@@ -120,7 +116,7 @@ def _test_attention_head(fn):
     # A second case with other sizes, so nothing is hard-coded.
     x, Wq, Wk, Wv = _head_case(seed=1, T=9, C=8, D=2)
     out, pattern = fn(x, Wq, Wk, Wv)
-    exp_out, exp_pattern = attention_head_solution(x, Wq, Wk, Wv)
+    exp_out, exp_pattern = _torch_head(x, Wq, Wk, Wv)
     compare_tensors("the pattern for 9 tokens and head width 2", pattern, exp_pattern,
                     hint="take T and D from the inputs' shapes, not fixed numbers.")
     compare_tensors("the output for 9 tokens and head width 2", out, exp_out,
@@ -129,4 +125,4 @@ def _test_attention_head(fn):
 
 def check_attention_head(attention_head) -> bool:
     """Checks attention_head(x (T, C), Wq, Wk, Wv (C, D)) -> (output (T, D), pattern (T, T))."""
-    return run_check("attention_head", attention_head, attention_head_solution, _test_attention_head)
+    return run_check("attention_head", attention_head, reference("lesson05", "attention_head"), _test_attention_head)

@@ -1,4 +1,4 @@
-"""Lesson 07 · The whole GPT: checkers and reference solutions.
+"""Lesson 07 · The whole GPT: checkers.
 
     from course_lib.exercises import lesson07
     lesson07.check_block_params(block_params)
@@ -12,26 +12,7 @@ import torch
 
 from ..model import GPT, Block, GPTConfig
 from .core import ExerciseFailed, run_check
-
-
-# -- reference solutions -------------------------------------------------------------------------
-
-def block_params_solution(n_embd: int) -> int:
-    """Weights in one transformer block of width d = n_embd (with biases, as in GPT-2)."""
-    d = n_embd
-    attention = (d * 3 * d + 3 * d) + (d * d + d)  # queries/keys/values together, then the output projection
-    feed_forward = (d * 4 * d + 4 * d) + (4 * d * d + d)  # widen to 4d, narrow back to d
-    layer_norms = 2 * (d + d)  # two layer norms, each a gain and a shift per channel
-    return attention + feed_forward + layer_norms  # = 12 d^2 + 13 d
-
-
-def gpt_params_solution(n_layer: int, n_embd: int, vocab_size: int, block_size: int) -> int:
-    """Weights in the whole GPT; the output layer shares the token table, so it adds nothing."""
-    d = n_embd
-    token_table = vocab_size * d
-    position_table = block_size * d
-    final_norm = 2 * d
-    return token_table + position_table + n_layer * block_params_solution(d) + final_norm
+from .reference import reference
 
 
 # -- counting the real thing -----------------------------------------------------------------------
@@ -107,7 +88,7 @@ def _test_block_params(fn):
 
 def check_block_params(block_params) -> bool:
     """Checks block_params(n_embd) -> int against a real course_lib.model.Block."""
-    return run_check("block_params", block_params, block_params_solution, _test_block_params)
+    return run_check("block_params", block_params, reference("lesson07", "block_params"), _test_block_params)
 
 
 _GPT_CASES = [
@@ -139,9 +120,9 @@ def _test_gpt_params(fn):
             raise ExerciseFailed(f"with {settings} the position embedding table (one vector per position) is missing.")
         if diff == -2 * d:
             raise ExerciseFailed(f"with {settings} you are 2 × n_embd short: the final layer norm is missing.")
-        if diff % block_params_solution(d) == 0 and diff:
+        if diff % _real_block(d) == 0 and diff:
             raise ExerciseFailed(
-                f"with {settings} your count is off by {diff // block_params_solution(d)} whole blocks: "
+                f"with {settings} your count is off by {diff // _real_block(d)} whole blocks: "
                 "there are n_layer blocks."
             )
         raise ExerciseFailed(
@@ -153,4 +134,4 @@ def _test_gpt_params(fn):
 
 def check_gpt_params(gpt_params) -> bool:
     """Checks gpt_params(n_layer, n_embd, vocab_size, block_size) -> int against real GPTs (even GPT-3's size)."""
-    return run_check("gpt_params", gpt_params, gpt_params_solution, _test_gpt_params)
+    return run_check("gpt_params", gpt_params, reference("lesson07", "gpt_params"), _test_gpt_params)

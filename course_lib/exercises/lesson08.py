@@ -1,4 +1,4 @@
-"""Lesson 08 · Pre-training: checker and reference solution.
+"""Lesson 08 · Pre-training: checker.
 
     from course_lib.exercises import lesson08
     lesson08.check_lr_schedule(lr_schedule)
@@ -11,18 +11,7 @@ import math
 
 from ..optim import lr_at
 from .core import ExerciseFailed, run_check
-
-
-# -- reference solution ----------------------------------------------------------------------------
-
-def lr_schedule_solution(step, max_lr, min_lr, warmup_steps, max_steps):
-    """The learning rate for optimiser step `step` (counting from 0)."""
-    if step < warmup_steps:  # warmup: max_lr / warmup_steps at step 0, max_lr at step warmup_steps - 1
-        return max_lr * (step + 1) / warmup_steps
-    if step >= max_steps:  # after the planned end: stay at the floor
-        return min_lr
-    progress = (step - warmup_steps) / max(1, max_steps - warmup_steps)  # 0 -> 1 over the decay
-    return min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (max_lr - min_lr)
+from .reference import reference
 
 
 # -- checker ---------------------------------------------------------------------------------------
@@ -107,4 +96,4 @@ def _test_lr_schedule(fn):
 
 def check_lr_schedule(lr_schedule) -> bool:
     """Checks lr_schedule(step, max_lr, min_lr, warmup_steps, max_steps) against course_lib.optim.lr_at."""
-    return run_check("lr_schedule", lr_schedule, lr_schedule_solution, _test_lr_schedule)
+    return run_check("lr_schedule", lr_schedule, reference("lesson08", "lr_schedule"), _test_lr_schedule)

@@ -1,4 +1,4 @@
-"""Lesson 09 · Scale: checkers and reference solutions.
+"""Lesson 09 · Scale: checkers.
 
     from course_lib.exercises import lesson09
     lesson09.check_reading_years(reading_years)
@@ -11,23 +11,7 @@ import math
 
 from .. import scale
 from .core import ExerciseFailed, run_check
-
-
-# -- reference solutions -------------------------------------------------------------------------
-
-def reading_years_solution(tokens, words_per_token, words_per_minute, hours_per_day):
-    """Years a person needs to read `tokens` tokens, reading `hours_per_day` hours every day."""
-    words = tokens * words_per_token
-    minutes = words / words_per_minute
-    days = minutes / (hours_per_day * 60)
-    return days / 365
-
-
-def training_years_solution(params, tokens, ops_per_second):
-    """Years of computing: about 6 operations per weight per token, at ops_per_second."""
-    ops = 6 * params * tokens  # 2 in the forward pass, 4 in the backward pass
-    seconds = ops / ops_per_second
-    return seconds / (365 * 24 * 3600)
+from .reference import reference
 
 
 # -- checkers --------------------------------------------------------------------------------------
@@ -81,7 +65,7 @@ def _test_reading_years(fn):
 
 def check_reading_years(reading_years) -> bool:
     """Checks reading_years(tokens, words_per_token, words_per_minute, hours_per_day) against course_lib.scale."""
-    return run_check("reading_years", reading_years, reading_years_solution, _test_reading_years)
+    return run_check("reading_years", reading_years, reference("lesson09", "reading_years"), _test_reading_years)
 
 
 _TRAINING_CASES = [
@@ -119,4 +103,4 @@ def _test_training_years(fn):
 
 def check_training_years(training_years) -> bool:
     """Checks training_years(params, tokens, ops_per_second) against course_lib.scale (6ND, 365-day years)."""
-    return run_check("training_years", training_years, training_years_solution, _test_training_years)
+    return run_check("training_years", training_years, reference("lesson09", "training_years"), _test_training_years)

@@ -1,4 +1,4 @@
-"""Lesson 10 · From autocomplete to assistant: checker and reference solution.
+"""Lesson 10 · From autocomplete to assistant: checker.
 
     from course_lib.exercises import lesson10
     lesson10.check_loss_targets(loss_targets)
@@ -6,15 +6,9 @@
 import torch
 
 from .core import ExerciseFailed, run_check
+from .reference import reference
 
 IGNORE = -100
-
-
-# -- reference solution --------------------------------------------------------------------------
-
-def loss_targets_solution(ids: list, mask: list) -> torch.Tensor:
-    """Targets for fine-tuning: the next token where the assistant wrote it, -100 elsewhere."""
-    return torch.tensor([t if m else IGNORE for t, m in zip(ids[1:], mask[1:])], dtype=torch.long)
 
 
 # -- checker ---------------------------------------------------------------------------------------
@@ -70,4 +64,4 @@ def _test_loss_targets(fn):
 
 def check_loss_targets(loss_targets) -> bool:
     """Checks loss_targets(ids, mask) -> targets (len(ids) - 1,), as course_lib.chat.training_example makes them."""
-    return run_check("loss_targets", loss_targets, loss_targets_solution, _test_loss_targets)
+    return run_check("loss_targets", loss_targets, reference("lesson10", "loss_targets"), _test_loss_targets)

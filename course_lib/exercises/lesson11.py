@@ -1,4 +1,4 @@
-"""Lesson 11 · Learning from human feedback: checkers and reference solutions.
+"""Lesson 11 · Learning from human feedback: checkers.
 
     from course_lib.exercises import lesson11
     lesson11.check_bradley_terry_loss(bradley_terry_loss)
@@ -8,19 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from .core import ExerciseFailed, compare_tensors, run_check
-
-
-# -- reference solutions -------------------------------------------------------------------------
-
-def bradley_terry_loss_solution(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> torch.Tensor:
-    """Mean of -log sigmoid(r_chosen - r_rejected): small when the chosen answer scores higher."""
-    return -F.logsigmoid(r_chosen - r_rejected).mean()
-
-
-def dpo_loss_solution(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta=0.1) -> torch.Tensor:
-    """Mean of -log sigmoid(beta * ((policy_chosen - ref_chosen) - (policy_rejected - ref_rejected)))."""
-    margin = beta * ((policy_chosen - ref_chosen) - (policy_rejected - ref_rejected))
-    return -F.logsigmoid(margin).mean()
+from .reference import reference
 
 
 # -- checkers --------------------------------------------------------------------------------------
@@ -63,7 +51,8 @@ def _test_bradley_terry(fn):
 
 def check_bradley_terry_loss(bradley_terry_loss) -> bool:
     """Checks bradley_terry_loss(r_chosen, r_rejected) -> scalar, as course_lib.rlhf.bradley_terry_loss."""
-    return run_check("bradley_terry_loss", bradley_terry_loss, bradley_terry_loss_solution, _test_bradley_terry)
+    return run_check("bradley_terry_loss", bradley_terry_loss, reference("lesson11", "bradley_terry_loss"),
+                     _test_bradley_terry)
 
 
 def _test_dpo(fn):
@@ -92,4 +81,4 @@ def _test_dpo(fn):
 
 def check_dpo_loss(dpo_loss) -> bool:
     """Checks dpo_loss(policy_chosen, policy_rejected, ref_chosen, ref_rejected, beta) -> scalar."""
-    return run_check("dpo_loss", dpo_loss, dpo_loss_solution, _test_dpo)
+    return run_check("dpo_loss", dpo_loss, reference("lesson11", "dpo_loss"), _test_dpo)

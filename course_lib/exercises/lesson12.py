@@ -1,4 +1,4 @@
-"""Lesson 12 · Looking inside: checkers and reference solutions.
+"""Lesson 12 · Looking inside: checkers.
 
     from course_lib.exercises import lesson12
     lesson12.check_lens(lens)
@@ -9,24 +9,7 @@ import torch.nn.functional as F
 
 from ..induction import induction_scores
 from .core import ExerciseFailed, compare_tensors, run_check
-
-
-# -- reference solutions -------------------------------------------------------------------------
-
-def lens_solution(resid_post, weight, bias, unembedding, eps=1e-5):
-    """(L, B, T, C) residual streams -> (L, B, T, V) logits: the final layer norm, each vector with
-    its own mean and variance, then the output layer (unembedding (V, C))."""
-    mean = resid_post.mean(dim=-1, keepdim=True)
-    var = resid_post.var(dim=-1, keepdim=True, unbiased=False)
-    normed = (resid_post - mean) / torch.sqrt(var + eps) * weight + bias
-    return normed @ unembedding.T
-
-
-def induction_score_solution(pattern, length):
-    """(H, T, T) attention of one layer on a text repeated twice (T = 2 * length) -> (H,): the
-    average weight a token of the second copy puts on the token after its earlier occurrence."""
-    q = torch.arange(length, 2 * length)
-    return pattern[:, q, q - length + 1].mean(dim=-1)
+from .reference import reference
 
 
 # -- checkers --------------------------------------------------------------------------------------
@@ -87,7 +70,7 @@ def _test_lens(fn):
 
 def check_lens(lens) -> bool:
     """Checks lens(resid_post (L, B, T, C), weight (C,), bias (C,), unembedding (V, C)) -> (L, B, T, V)."""
-    return run_check("lens", lens, lens_solution, _test_lens)
+    return run_check("lens", lens, reference("lesson12", "lens"), _test_lens)
 
 
 def _pattern_case(length=5, H=3, seed=0):
@@ -130,4 +113,5 @@ def _test_induction_score(fn):
 
 def check_induction_score(induction_score) -> bool:
     """Checks induction_score(pattern (H, T, T), length) -> (H,) against course_lib.induction."""
-    return run_check("induction_score", induction_score, induction_score_solution, _test_induction_score)
+    return run_check("induction_score", induction_score, reference("lesson12", "induction_score"),
+                     _test_induction_score)
