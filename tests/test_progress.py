@@ -6,6 +6,7 @@ import pytest
 
 from course_lib import progress, quiz
 from course_lib.exercises import lesson01
+from course_lib.quiz import prompts
 
 
 def right_merge(ids, pair, new_id):
@@ -28,6 +29,7 @@ def progress_file(monkeypatch, tmp_path):
     path = tmp_path / "progress" / "progress.jsonl"
     monkeypatch.setenv("COURSE_PROGRESS_FILE", str(path))
     monkeypatch.setattr(progress, "_warned", False)
+    monkeypatch.setattr(prompts, "_GUESSES", {})
     return path
 
 

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 import course_lib.quiz as quiz
-from course_lib.quiz import core, hashes
+from course_lib.quiz import core, hashes, prompts
 
 KEY_00 = {"q1": "b", "q2": math.exp(2) / (math.exp(2) + 1), "q3": math.exp(1) / (math.exp(1) + 1),
           "q4": "a", "q5": "c"}
@@ -18,6 +18,7 @@ def learner(monkeypatch, tmp_path):
     monkeypatch.delenv("COURSE_FILL_SOLUTIONS", raising=False)
     monkeypatch.delenv("COURSE_NO_PROGRESS", raising=False)
     monkeypatch.setenv("COURSE_PROGRESS_FILE", str(tmp_path / "progress.jsonl"))
+    monkeypatch.setattr(prompts, "_GUESSES", {})  # no guesses left over from another test
 
 
 @pytest.fixture

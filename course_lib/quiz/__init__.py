@@ -19,7 +19,7 @@ the hashing; `hashes` (CLI `python -m course_lib.quiz --write-hashes`) keeps the
 """
 from .checking import answer_cell, check, instructor_cell, show
 from .core import Question, choice, number, prediction, questions
-from .predict import Prediction, guess_of, predict, reveal
+from .prompts import Prediction, guess_of, predict, reveal
 
 __all__ = ["Prediction", "Question", "answer_cell", "check", "choice", "guess_of", "instructor_cell", "number", "predict",
            "prediction", "questions", "reveal", "show"]
