@@ -155,6 +155,20 @@ def test_every_tab_named_exists_in_class_mode():
     assert named <= set(tabs), f"tabs not in class mode: {sorted(named - set(tabs))} (it has {tabs})"
 
 
+def test_every_file_and_command_named_exists():
+    spans = re.findall(r"`+([^`]+)`+", GUIDE.read_text(encoding="utf-8"))
+    missing = []
+    for span in spans:
+        for path in re.findall(r"(?<![\w/])((?:notebooks|docs|class|class_mode|course_lib|scripts|bench|data)/[\w./-]*)", span):
+            if not (REPO / path).exists():
+                missing.append(path)
+        for module in re.findall(r"python -m ([\w.]+)", span):
+            base = REPO / module.replace(".", "/")
+            if not any(p.exists() for p in (base.with_suffix(".py"), base / "__main__.py")):
+                missing.append(f"python -m {module}")
+    assert not missing, f"docs/teaching.md names what the repository does not have: {sorted(set(missing))}"
+
+
 def test_time_lines_are_the_computed_minutes(figures):
     for stem, text in guide_sections().items():
         found = TIME_LINE.search(text)
