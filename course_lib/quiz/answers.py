@@ -18,5 +18,12 @@ ANSWERS = {
         "q4": "a",
         "q5": "c",
     },
+    "01": {
+        "q1": 3,  # [7, 7, 1]
+        "q2": len("café!".encode("utf-8")),  # 6
+        "q3": "b",
+        "q4": "b",
+        "q5": "c",
+    },
     # Lessons 07-12: their answers go below, one entry per lesson.
 }
