@@ -26,4 +26,46 @@ ANSWERS = {
         "q5": "c",
     },
     # Lessons 07-12: their answers go below, one entry per lesson.
+    "07": {
+        "q1": 12 * 256**2 + 13 * 256,  # one block of width 256 (lesson 07's formula): 789,760
+        "q2": 2048 * 256,  # 2,048 more rows of the (tied) token table
+        "q3": "b",
+        "q4": "c",
+        "q5": "d",
+    },
+    "08": {
+        "q1": 32 * 32,
+        "q2": math.log(88),  # the character tokenizer's 88 tokens
+        "q3": 0.0006 + 0.5 * (1 + math.cos(math.pi * 0.5)) * (0.006 - 0.0006),  # progress (625 - 50) / 1150 = 0.5
+        "q4": "b",
+        "q5": "c",
+    },
+    "09": {
+        "q1": 6 * 1e9 * 20e9,
+        "q2": 1e9 * 0.75 / 250 / (24 * 60) / 365,
+        "q3": 3,
+        "q4": "c",
+        "q5": "b",
+    },
+    "10": {
+        "q1": "c",
+        "q2": "b",
+        "q3": "d",
+        "q4": "a",
+        "q5": "c",
+    },
+    "11": {
+        "q1": math.log(2),  # -log sigmoid(0)
+        "q2": 1 / (1 + math.exp(-2)),  # sigmoid(2)
+        "q3": 0.1 * (2 - (-3)),
+        "q4": "b",
+        "q5": "d",
+    },
+    "12": {
+        "q1": "b",
+        "q2": 30 - 24 + 1,  # the token after the earlier occurrence
+        "q3": "c",
+        "q4": "a",
+        "q5": 6 * 4 * 256,
+    },
 }
