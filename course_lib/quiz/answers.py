@@ -25,6 +25,13 @@ ANSWERS = {
         "q4": "b",
         "q5": "c",
     },
+    "02": {
+        "q1": 2 / 3,  # after t: o, o and a space
+        "q2": -math.log(0.25),
+        "q3": math.exp(2.0),
+        "q4": "b",
+        "q5": "c",
+    },
     # Lessons 07-12: their answers go below, one entry per lesson.
     "07": {
         "q1": 12 * 256**2 + 13 * 256,  # one block of width 256 (lesson 07's formula): 789,760
