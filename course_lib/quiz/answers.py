@@ -32,6 +32,13 @@ ANSWERS = {
         "q4": "b",
         "q5": "c",
     },
+    "03": {
+        "q1": (-math.log(0.5) - math.log(0.125)) / 2,
+        "q2": 2 - 0.5 * 3,
+        "q3": math.log(0.25 / 0.75),
+        "q4": "b",
+        "q5": "b",  # at lr = 10 the loss alternates between about 1.00 and 1.06 (bottom 0.69), checked by running descend
+    },
     # Lessons 07-12: their answers go below, one entry per lesson.
     "07": {
         "q1": 12 * 256**2 + 13 * 256,  # one block of width 256 (lesson 07's formula): 789,760
