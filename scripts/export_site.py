@@ -191,10 +191,15 @@ def copy_assets(out: Path, slides: bool) -> bool:
     if slides:
         if not (REVEAL_DIR / "dist" / "reveal.js").exists():
             raise FileNotFoundError(f"--slides needs reveal.js in {REVEAL_DIR}: install it with `{NPM_INSTALL}`")
-        ignore = shutil.ignore_patterns("*.map", "*.esm.js")
-        shutil.copytree(REVEAL_DIR / "dist", static / "reveal.js" / "dist", ignore=ignore, dirs_exist_ok=True)
-        shutil.copytree(REVEAL_DIR / "plugin" / "notes", static / "reveal.js" / "plugin" / "notes",
-                        ignore=ignore, dirs_exist_ok=True)
+        # Only the white theme: the other themes ask Google for their fonts.
+        for part in ("dist/reveal.js", "dist/reveal.css", "dist/reset.css", "dist/theme/white.css",
+                     "dist/theme/fonts/source-sans-pro", "plugin/notes/notes.js"):
+            source, target = REVEAL_DIR / part, static / "reveal.js" / part
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_dir():
+                shutil.copytree(source, target, dirs_exist_ok=True)
+            else:
+                shutil.copyfile(source, target)
     if not (MATHJAX_DIR / "tex-chtml.js").exists():
         print(f"note: MathJax is not in {MATHJAX_DIR}: formulas stay as $...$ text (install: `{NPM_INSTALL}`)",
               file=sys.stderr)
@@ -215,9 +220,8 @@ def render(nb, template: str, course: dict, title: str) -> str:
     config.TemplateExporter.extra_template_paths = [str(TEMPLATES)]  # course_assets.html.j2
     config.HTMLExporter.require_js_url = ""
     config.HTMLExporter.mathjax_url = ""
-    config.HTMLExporter.mermaid_js_url = ""
     config.SlidesExporter.reveal_url_prefix = f"{STATIC}/reveal.js"
-    config.SlidesExporter.reveal_theme = "white"  # its fonts come with reveal.js ("simple" asks Google)
+    config.SlidesExporter.reveal_theme = "white"  # its fonts come with reveal.js (copy_assets)
     exporter_class = SlidesExporter if template == "course_slides" else HTMLExporter
     exporter = exporter_class(config=config, template_name=template)
     body, _ = exporter.from_notebook_node(nb, resources={"course": course, "metadata": {"name": title}})
