@@ -39,6 +39,13 @@ ANSWERS = {
         "q4": "b",
         "q5": "b",  # at lr = 10 the loss alternates between about 1.00 and 1.06 (bottom 0.69), checked by running descend
     },
+    "04": {
+        "q1": 2048 * 256,
+        "q2": 1 / math.sqrt(2),
+        "q3": "b",
+        "q4": "b",
+        "q5": "a",
+    },
     # Lessons 07-12: their answers go below, one entry per lesson.
     "07": {
         "q1": 12 * 256**2 + 13 * 256,  # one block of width 256 (lesson 07's formula): 789,760
