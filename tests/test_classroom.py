@@ -246,7 +246,8 @@ def test_class_rlhf_widget(tmp_path, monkeypatch, make_chat_model, chat_tokenize
     assert "needs at least 8" in w.message and w.training is None  # an error in the widget, not a traceback
 
     classroom.simulated_class(tmp_path / "class", synthetic_pairs(), students=4, per_student=6, seed=0)
-    report = w.train()
+    with torch.no_grad():  # as in class mode, where the explorers switch gradients off
+        report = w.train()
     assert w.counts["students"] == 7 and report["labels"] == 5 + 24
     shown = plain_text(w.results.value)
     assert "before" in shown and report["examples"][0]["after"] in shown and "saved in" in w.message

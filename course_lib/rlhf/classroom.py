@@ -8,6 +8,7 @@ students clicking at once lose and tear nothing. Then the teacher runs:
 
     python -m course_lib.rlhf.classroom merge CLASS_DIR          # counts, rejects, agreement
     python -m course_lib.rlhf.classroom train CLASS_DIR          # reward model + DPO on the class's labels
+    python -m course_lib.rlhf.classroom simulate CLASS_DIR       # a made-up class, for a rehearsal
 
 `merge_class` reads every labels/*.jsonl, rejects malformed lines (file:line and why),
 keeps one label per student and pair (the last; "the same pair" is the prompt and the
@@ -284,8 +285,9 @@ def format_report(report: dict, pairs_shown: int = 5) -> str:
                      f"{v['first']} / {v['second']} / {v['tie']} ties)")
     lines.append(f"students agree with the simulated rater: {_percent(w['rate'])} of {w['compared']} labels "
                  f"({w['student_ties']} student ties and {w['rater_ties']} pairs the rater cannot decide left out)")
-    lines.append("  per student: " + ", ".join(f"{s} {_percent(v['rate'])}"
-                                                for s, v in report["with_rater"]["per_student"].items()))
+    if w["compared"]:
+        lines.append("  per student: " + ", ".join(f"{s} {_percent(v['rate'])}"
+                                                    for s, v in report["with_rater"]["per_student"].items()))
     return "\n".join(lines)
 
 
@@ -404,11 +406,12 @@ def train_class(folder, sft_model, tokenizer, prompts: list | None = None, seed:
     train, heldout = split_by_pair(labels, seed)
     t0 = time.perf_counter()
     torch.manual_seed(seed)
-    rm = RewardModel(sft_model)
-    rm_log = train_reward_model(rm, tokenizer, train, rm_cfg, progress=progress)
-    rm_seconds = time.perf_counter() - t0
-    policy = copy.deepcopy(sft_model)
-    dpo_log = dpo(policy, sft_model, tokenizer, train, dpo_cfg, progress=progress)
+    with torch.enable_grad():  # also where the explorers switched gradients off (class mode)
+        rm = RewardModel(sft_model)
+        train_reward_model(rm, tokenizer, train, rm_cfg, progress=progress)
+        rm_seconds = time.perf_counter() - t0
+        policy = copy.deepcopy(sft_model)
+        dpo_log = dpo(policy, sft_model, tokenizer, train, dpo_cfg, progress=progress)
     train_seconds = time.perf_counter() - t0
     with torch.no_grad():  # the saved model holds float16 weights: measure exactly those
         for p in policy.parameters():
@@ -427,7 +430,8 @@ def train_class(folder, sft_model, tokenizer, prompts: list | None = None, seed:
         "kl": round(kl_to_reference(policy, sft_model, tokenizer, prompts, seed=seed), 4),
         "prompts": len(prompts),
         "examples": [{"prompt": p, "before": a, "after": b}
-                     for p, a, b in list(zip(prompts, before["answers"], after["answers"]))[:examples]],
+                     for p, a, b in list(zip(prompts, before["answers"], after["answers"]))[
+                         :: max(1, len(prompts) // examples)][:examples]],
         "agreement": {"between_students": merged["between_students"]["rate"],
                       "with_rater": merged["with_rater"]["overall"]["rate"]},
         "rm_seconds": round(rm_seconds, 1), "train_seconds": round(train_seconds, 1),
@@ -460,7 +464,7 @@ def format_training(report: dict) -> str:
              f"on {report['prompts']} held-out questions (greedy answers), before -> after:",
              f"  rater score {b['rater_score']:+.2f} -> {a['rater_score']:+.2f}; class reward {b['reward']:+.2f} -> "
              f"{a['reward']:+.2f}; KL from the SFT model {report['kl']:.3f} nats per answer"]
-    lines += [f"  answers that {TRAITS[t]}: {_percent(b['traits'][t])} -> {_percent(a['traits'][t])}"
+    lines += [f"  the answer {TRAITS[t]}: {_percent(b['traits'][t])} -> {_percent(a['traits'][t])} of the time"
               for t in b["traits"]]
     for e in report["examples"]:
         lines += [f"Q: {e['prompt']}", f"  before: {e['before']}", f"  after:  {e['after']}"]
@@ -484,6 +488,16 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("class_dir")
     m.add_argument("--out", help=f"where the merged labels go (default CLASS_DIR/{MERGED})")
     m.add_argument("--json", action="store_true", help="print the report as JSON")
+    s = sub.add_parser("simulate", help="a made-up class for a rehearsal: simulated students label pairs of the "
+                                        "SFT model's answers")
+    s.add_argument("class_dir")
+    s.add_argument("--sft", default=None, help="the SFT checkpoint (default data/checkpoints/chat-sft)")
+    s.add_argument("--students", type=int, default=25)
+    s.add_argument("--per-student", type=int, default=10, help="labels per student")
+    s.add_argument("--pairs", type=int, default=40, help="pairs to label, shared by the class")
+    s.add_argument("--trait", default="exclaim", help="what the class likes (rlhf.taste.TRAITS)")
+    s.add_argument("--consistency", type=float, default=0.85, help="how often a student clicks the trait")
+    s.add_argument("--seed", type=int, default=0)
     t = sub.add_parser("train", help="a reward model and DPO on the class's labels alone (merges first)")
     t.add_argument("class_dir")
     t.add_argument("--sft", default=None, help="the SFT checkpoint (default data/checkpoints/chat-sft)")
@@ -503,8 +517,23 @@ def _run(args, argv) -> int:
     from ..checkpoint import load_checkpoint
     from ..paths import CHECKPOINT_DIR
     from ..settings import from_flags
-    from .taste import heldout_messages
+    from .taste import candidate_pairs, check_trait, heldout_messages
 
+    if args.command == "simulate":
+        check_trait(args.trait)
+        for flag in ("students", "per_student", "pairs"):
+            if getattr(args, flag) < 1:
+                raise ValueError(f"--{flag.replace('_', '-')} must be a whole number >= 1, not {getattr(args, flag)}")
+        if (Path(args.class_dir) / LABELS).is_dir() and any((Path(args.class_dir) / LABELS).iterdir()):
+            raise ValueError(f"{Path(args.class_dir) / LABELS} already holds labels: simulate into a new folder")
+        sft, tokenizer, _ = load_checkpoint(args.sft or CHECKPOINT_DIR / "chat-sft")
+        t0 = time.perf_counter()
+        pairs = candidate_pairs(sft, tokenizer, args.trait, n=args.pairs, seed=args.seed)
+        written = simulated_class(args.class_dir, pairs, args.students, args.per_student, args.trait,
+                                  args.consistency, args.seed)
+        print(f"{sum(map(len, written.values()))} labels from {len(written)} simulated students on {len(pairs)} "
+              f"pairs in {Path(args.class_dir) / LABELS} ({time.perf_counter() - t0:.1f} s)")
+        return 0
     if args.prompts < 1:
         raise ValueError(f"--prompts must be a whole number >= 1, not {args.prompts}")
     if not (Path(args.class_dir) / LABELS).is_dir():

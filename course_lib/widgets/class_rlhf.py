@@ -57,9 +57,10 @@ class ClassRLHFWidget(Explorer):
 
         self.header = W.HTML(layout=W.Layout(width="100%"))
         self.refresh_button = W.Button(description="Refresh", icon="refresh", button_style="info")
-        self.train_button = W.Button(description="Train the class's model", icon="play", button_style="success")
+        self.train_button = W.Button(description="Train the class's model", icon="play", button_style="success",
+                                     layout=W.Layout(width="auto"))
         self.demo_button = W.Button(description="Make a demo class", icon="users",
-                                    layout=W.Layout(display=None if self.is_demo else "none"))
+                                    layout=W.Layout(width="auto", display=None if self.is_demo else "none"))
         self.refresh_button.on_click(lambda _: self._safely(self.refresh))
         self.train_button.on_click(lambda _: self._safely(self.train))
         self.demo_button.on_click(lambda _: self._safely(self.make_demo))
@@ -149,7 +150,9 @@ class ClassRLHFWidget(Explorer):
             + _p(f"Students agree with each other on <b>{_pc(b['rate'])}</b> of {b['comparisons']} comparisons "
                  f"({b['shared_pairs']} pairs labelled by more than one student; a tie agrees only with a tie; "
                  f"without ties {_pc(b['decided']['rate'])} of {b['decided']['comparisons']}).")
-            + _p(f"Students agree with the simulated rater on <b>{_pc(w['rate'])}</b> of {w['compared']} labels.")
+            + _p(f"Students agree with the simulated rater on <b>{_pc(w['rate'])}</b> of {w['compared']} labels."
+                 if w["compared"] else "The simulated rater cannot tell the answers of these pairs apart: its rules "
+                 "say nothing about what the students judged.")
             + f"<details><summary style='font-family:{FONT_FAMILY};font-size:13px'>per student</summary>"
               f"{table}</details>")
 
@@ -160,7 +163,7 @@ class ClassRLHFWidget(Explorer):
                 if rm["heldout_accuracy"] is not None else "not tested (too few different pairs)")
         rows = [("rater score (mean)", f"{b['rater_score']:+.2f}", f"{a['rater_score']:+.2f}"),
                 ("class reward model's score", f"{b['reward']:+.2f}", f"{a['reward']:+.2f}")]
-        rows += [(f"answers that {rlhf.TRAITS[k]}", _pc(b["traits"][k]), _pc(a["traits"][k])) for k in b["traits"]]
+        rows += [(f"the answer {rlhf.TRAITS[k]} (share)", _pc(b["traits"][k]), _pc(a["traits"][k])) for k in b["traits"]]
         figures = "".join(f"<tr><td>{html.escape(n)}</td><td align='right'>{x}</td><td align='right'>{y}</td></tr>"
                           for n, x, y in rows)
         examples = "".join(
