@@ -14,7 +14,7 @@ PREDICTIONS = [
 
 QUESTIONS = [
     number("q1", "One batch holds 32 windows of 32 tokens each. How many next-token predictions does the loss of "
-                 "that batch average? (a whole number)",
+                 "that batch average?",
            tolerance=0,
            hint="Every position of every window predicts the token after it.",
            explanation="32 × 32 = 1,024 predictions, all from one forward pass (section 3 printed the same count)."),

@@ -23,7 +23,7 @@ QUESTIONS = [
            hint="tokens × words per token ÷ words per minute ÷ (24 × 60 minutes a day) ÷ 365.",
            explanation="750 million words, 3 million minutes, about 2,083 days: 5.71 years."),
     number("q3", "Our reader cuts down from 24 hours a day to 8. How many times as many years does the same text "
-                 "now take? (a whole number)",
+                 "now take?",
            tolerance=0,
            hint="The reading speed stays the same; only the minutes per day change.",
            explanation="A third of the minutes per day, so three times the years (section 2 printed both)."),

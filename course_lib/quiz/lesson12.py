@@ -24,8 +24,7 @@ QUESTIONS = [
            hint="Section 1 compared the right lens with the buggy one: how long is the stream after each block?",
            explanation="The stream's length grows several times over the blocks; each layer needs its own scale."),
     number("q2", "A text is 24 random tokens followed by the same 24 again (positions 0 to 47). The token at position "
-                 "30 repeats the one at position 6. Which position does an induction head attend to from position 30? "
-                 "(a whole number)",
+                 "30 repeats the one at position 6. Which position does an induction head attend to from position 30?",
            tolerance=0,
            hint="'I saw A then B before; now A is here again, so B comes next.' Where is B?",
            explanation="The token after the earlier occurrence: 30 - 24 + 1 = 7."),
@@ -45,7 +44,7 @@ QUESTIONS = [
            explanation="Whether a skill appears depends on the data, not only on the architecture: our small "
                        "two-block model learned to copy when its data repeated."),
     number("q5", "The shipped GPT has 6 blocks of width 256, and each feed-forward network widens to 4 × the width. "
-                 "How many feed-forward neurons does it have in all? (a whole number)",
+                 "How many feed-forward neurons does it have in all?",
            tolerance=0,
            hint="Neurons per block: the feed-forward network's hidden width.",
            explanation="6 × 4 × 256 = 6,144 neurons, of which the lesson tested a handful: most stay unexplained."),
