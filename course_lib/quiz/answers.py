@@ -46,6 +46,13 @@ ANSWERS = {
         "q4": "b",
         "q5": "a",
     },
+    "05": {
+        "q1": math.exp(2) / (math.exp(2) + 2),
+        "q2": 10 * 11 // 2,
+        "q3": math.sqrt(512 / 16),
+        "q4": "b",
+        "q5": "b",
+    },
     # Lessons 07-12: their answers go below, one entry per lesson.
     "07": {
         "q1": 12 * 256**2 + 13 * 256,  # one block of width 256 (lesson 07's formula): 789,760
