@@ -18,8 +18,8 @@ QUESTIONS = [
     number("q1", "The shipped model has 6 blocks of width 256. How many weights would a seventh block of the same "
                  "width add?",
            tolerance=0,
-           hint="One block of width d holds 12 d² + 13 d weights: the big matrices, a bias per output of every "
-                "linear layer, and a gain and a shift per channel in each of its two layer norms.",
+           hint="It is what your block_params of section 6 returns for width 256: the matrices, a bias per output "
+                "of every linear layer, and a gain and a shift per channel in each of the two layer norms.",
            explanation="12 × 256² + 13 × 256 = 789,760: the block of section 6's exercise, once more."),
     number("q2", "Our GPT has a vocabulary of 2,048 tokens and width 256. If the vocabulary grew to 4,096 tokens, "
                  "everything else the same, how many more weights would the model have?",
