@@ -53,6 +53,13 @@ ANSWERS = {
         "q4": "b",
         "q5": "b",
     },
+    "06": {
+        "q1": -2 / math.sqrt(3.5),  # mean 3, variance (4 + 1 + 0 + 9) / 4
+        "q2": 2 * 256 * 1024,
+        "q3": "b",
+        "q4": "a",
+        "q5": "a",
+    },
     # Lessons 07-12: their answers go below, one entry per lesson.
     "07": {
         "q1": 12 * 256**2 + 13 * 256,  # one block of width 256 (lesson 07's formula): 789,760
