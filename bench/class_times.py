@@ -260,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         wanted = [n for n in names if n[:2] in args.lessons or n in args.lessons]
         unknown = sorted(set(args.lessons) - {n[:2] for n in wanted} - set(wanted))
         if unknown:
-            parser.error(f"no lesson {', '.join(unknown)}; lessons: {', '.join(n[:2] for n in names)}")
+            parser.error(f"no lesson {', '.join(unknown)}; lessons: "
+                         f"{', '.join(n[:2] if n[:2].isdigit() else n for n in names)}")
         names = wanted
     run_s = measured_run_seconds()
     rows = [lesson_figures(name, run_s) for name in names]
