@@ -195,3 +195,11 @@ def test_reveal_of_a_choice_takes_a_letter_or_an_option(learner, monkeypatch, ca
     assert "The answer: a (1). You guessed c (3)" in capsys.readouterr().out
     with pytest.raises(ValueError, match="one of the letters"):
         quiz.reveal("00", "p9", 4)
+
+
+def test_the_picker_shows_the_question_as_html():
+    p = quiz.predict("02", "p1")
+    p._repr_mimebundle_()
+    question = p.widget.children[0].value
+    assert question.startswith("<b>Predict first.</b> In Shakespeare, <code>q</code> is almost always")
+    assert prompts._inline_html("a < b, *c*") == "a &lt; b, <em>c</em>"

@@ -12,6 +12,7 @@ Guesses are kept for the session (and written to the progress file, `course_lib.
 """
 import html
 import math
+import re
 
 from .core import WrongKind, normalise, prediction
 
@@ -48,6 +49,14 @@ def _clean(q, value):
     return int(value) if float(value).is_integer() else float(value)
 
 
+def _inline_html(text: str) -> str:
+    """The question's little Markdown (`code`, *emphasis*, **bold**) as HTML, everything else escaped."""
+    out = html.escape(text, quote=False)
+    out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
+    out = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", out)
+    return re.sub(r"\*([^*]+)\*", r"<em>\1</em>", out)
+
+
 class Prediction:
     """A predict-first prompt: `.lock(guess)` records a guess; `.widget` is the picker."""
 
@@ -81,8 +90,8 @@ class Prediction:
         q = self.question
         lines = [f"Predict first ({q.id}): {q.text}"]
         lines += [f"  {letter}) {option}" for letter, option in zip(q.letters(), q.options)]
-        lines.append(self.message or ("No guess yet. Choose one and press 'Lock in my guess' (or set `guess` in "
-                                      "this cell and run it again); or simply run the next cell to see the answer."))
+        lines.append(self.message or ("No guess yet. Make one and press 'Lock in my guess' (or set `guess` in "
+                                      "this cell and run it again); or simply run on to see the answer."))
         return "\n".join(lines)
 
     def __repr__(self):
@@ -92,9 +101,9 @@ class Prediction:
         import ipywidgets as W
 
         q = self.question
-        question = W.HTML(f"<b>Predict first.</b> {html.escape(q.text)}")
+        question = W.HTML(f"<b>Predict first.</b> {_inline_html(q.text)}")
         if q.kind == "choice":
-            picker = W.RadioButtons(options=[(f"{l}) {o}", l) for l, o in zip(q.letters(), q.options)],
+            picker = W.RadioButtons(options=[(f"{l}) {o.replace('`', '')}", l) for l, o in zip(q.letters(), q.options)],
                                     value=None, layout=W.Layout(width="auto"))
         else:
             picker = W.Text(placeholder="your guess (a number)", layout=W.Layout(width="14em"))

@@ -18,7 +18,7 @@ class ProgressWidget(Explorer):
         super().__init__()
         self.path = path
         self.table = W.HTML()
-        self.refresh_button = W.Button(description="refresh", layout=W.Layout(width="auto"))
+        self.refresh_button = W.Button(description="refresh", layout=W.Layout(width="max-content"))
         self.refresh_button.on_click(lambda _: self.refresh())
         self.widget = W.VBox([W.HTML("<b>Your progress</b>"), self.table, self.refresh_button, self.message_area])
         self.refresh()
