@@ -372,8 +372,9 @@ def train_class(folder, sft_model, tokenizer, prompts: list | None = None, seed:
                 progress: bool = False, rm_settings: dict | None = None, dpo_settings: dict | None = None,
                 max_new_tokens: int = 32, examples: int = 4) -> tuple:
     """A reward model and a DPO run from `sft_model` (left unchanged) on the class's merged labels
-    alone (merged now); returns (policy, reward_model, report), the report: the figures before and after, the reward model's
-    accuracy on held-out class labels, KL from the SFT model, a few answers before and after.
+    alone (merged now); returns (policy, reward_model, report). The report: the figures before
+    and after, the reward model's accuracy on held-out class labels, KL from the SFT model, a
+    few answers before and after.
     With save=True the model goes to CLASS_DIR/model, the reward model to CLASS_DIR/reward-model
     and the report to CLASS_DIR/report.json. `prompts`: held-out questions (default 24 of them)."""
     import copy

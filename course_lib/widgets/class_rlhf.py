@@ -143,8 +143,9 @@ class ClassRLHFWidget(Explorer):
                        f"<td align='right'>{_pc(per[s]['rate'])}</td></tr>" for s, v in r["per_student"].items())
         table = ("<table style='font-size:12px;border-collapse:collapse'><tr><th align='left'>student</th>"
                  f"<th>labels</th><th>agrees with the rater</th></tr>{rows}</table>") if rows else ""
-        rejected = (f"; {len(r['rejected'])} damaged line(s) left out (first: {html.escape(r['rejected'][0]['where'])}: "
-                    f"{html.escape(r['rejected'][0]['why'])})" if r["rejected"] else "")
+        first = r["rejected"][0] if r["rejected"] else None
+        rejected = (f"; {len(r['rejected'])} damaged line(s) left out (first: {html.escape(first['where'])}: "
+                    f"{html.escape(first['why'])})" if first else "")
         self.summary.value = (
             _p(f"<b>{r['merged']} labels from {r['students']} students</b> ({r['ties']} ties{rejected})", 18)
             + _p(f"Students agree with each other on <b>{_pc(b['rate'])}</b> of {b['comparisons']} comparisons "
@@ -163,7 +164,8 @@ class ClassRLHFWidget(Explorer):
                 if rm["heldout_accuracy"] is not None else "not tested (too few different pairs)")
         rows = [("rater score (mean)", f"{b['rater_score']:+.2f}", f"{a['rater_score']:+.2f}"),
                 ("class reward model's score", f"{b['reward']:+.2f}", f"{a['reward']:+.2f}")]
-        rows += [(f"the answer {rlhf.TRAITS[k]} (share)", _pc(b["traits"][k]), _pc(a["traits"][k])) for k in b["traits"]]
+        rows += [(f"the answer {rlhf.TRAITS[k]} (share)", _pc(b["traits"][k]), _pc(a["traits"][k]))
+                 for k in b["traits"]]
         figures = "".join(f"<tr><td>{html.escape(n)}</td><td align='right'>{x}</td><td align='right'>{y}</td></tr>"
                           for n, x, y in rows)
         examples = "".join(
