@@ -203,3 +203,40 @@ def test_the_picker_shows_the_question_as_html():
     question = p.widget.children[0].value
     assert question.startswith("<b>Predict first.</b> In Shakespeare, <code>q</code> is almost always")
     assert prompts._inline_html("a < b, *c*") == "a &lt; b, <em>c</em>"
+
+
+def notebook_sources(lesson):
+    import json
+    from pathlib import Path
+
+    (path,) = Path(__file__).resolve().parent.parent.glob(f"notebooks/{lesson}_*.ipynb")
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return [("".join(c["source"]), c["cell_type"], c.get("metadata", {}).get("tags", [])) for c in cells]
+
+
+@pytest.mark.parametrize("lesson", [m for m in lesson_modules() if quiz.questions(m)])
+def test_each_lesson_asks_its_questions(lesson):
+    cells = notebook_sources(lesson)
+    sources = [s for s, _, _ in cells]
+    quiz_cells = [i for i, s in enumerate(sources) if quiz.instructor_cell(s, lesson) is not None]
+    assert len(quiz_cells) == 1, f"lesson {lesson} needs one exit-quiz cell"
+    (i,) = quiz_cells
+    assert sources[i] == quiz.answer_cell(lesson), "the exit-quiz cell is out of step with the questions"
+    assert "nbval-check-output" in cells[i][2]
+    assert i < next(k for k, s in enumerate(sources) if s.startswith("## Recap"))
+    for p in core.lesson_module(lesson).PREDICTIONS:
+        asked = [k for k, s in enumerate(sources) if f'quiz.predict("{lesson}", "{p.id}"' in s]
+        shown = [k for k, s in enumerate(sources) if f'quiz.reveal("{lesson}", "{p.id}"' in s]
+        assert len(asked) == 1 and len(shown) == 1 and asked[0] + 1 < shown[0], \
+            f"lesson {lesson} {p.id}: one predict cell, then the cell that computes it, then its reveal"
+
+
+@pytest.mark.parametrize("lesson", [f"{n:02d}" for n in range(13)])
+def test_every_exercise_says_how_hard_and_how_long(lesson):
+    import re
+
+    headings = [line for s, kind, _ in notebook_sources(lesson) if kind == "markdown"
+                for line in s.splitlines() if line.startswith("#") and "Exercise" in line]
+    assert headings, f"lesson {lesson} has no exercise heading"
+    for line in headings:
+        assert re.search(r"\((?:🟠⚪⚪|🟠🟠⚪|🟠🟠🟠) · about \d+ minutes\)$", line), line
