@@ -15,6 +15,7 @@ cannot be written only gives one warning: a checker never fails because of its r
 import datetime
 import json
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -103,13 +104,29 @@ def summary(entries=None) -> dict:
     return dict(sorted(lessons.items()))
 
 
-def rows(entries=None) -> list:
-    """The table as rows of text: lesson, exercises passed, quiz, predictions."""
+def course_lessons() -> dict:
+    """{lesson: number of exercises} for every lesson with checkers (counted in the source, so
+    nothing heavy is imported)."""
+    folder = Path(__file__).resolve().parent / "exercises"
+    found = {}
+    for path in sorted(folder.glob("lesson[0-9][0-9].py")):
+        found[path.stem[-2:]] = len(re.findall(r"^def check_\w+\(", path.read_text(encoding="utf-8"), re.M))
+    return found
+
+
+def rows(entries=None, every_lesson=True) -> list:
+    """The table as rows of text: lesson, exercises passed, quiz, predictions (every lesson of
+    the course, or only those with results)."""
+    done_by_lesson = summary(entries)
+    exercises_in = course_lessons()
+    lessons = sorted(set(done_by_lesson) | (set(exercises_in) if every_lesson else set()))
     out = []
-    for lesson, row in summary(entries).items():
+    for lesson in lessons:
+        row = done_by_lesson.get(lesson, {"exercises": {}, "quiz": None, "predictions": set(),
+                                          "predicted_right": set()})
         done = [n for n, ok in row["exercises"].items() if ok]
-        tried = len(row["exercises"])
-        exercises = f"{len(done)} of {tried} tried" + (f" ({', '.join(done)})" if done else "") if tried else "-"
+        total = max(exercises_in.get(lesson, 0), len(row["exercises"]))
+        exercises = f"{len(done)} of {total}" + (f" ({', '.join(done)})" if done else "") if total else "-"
         quiz = f"{row['quiz'][0]} of {row['quiz'][1]}" + (" ✅" if row["quiz"][0] == row["quiz"][1] else "") \
             if row["quiz"] else "-"
         n = len(row["predictions"])
@@ -123,13 +140,13 @@ HEADERS = ("lesson", "exercises passed", "exit quiz (best)", "predictions")
 
 def table(entries=None) -> str:
     """The progress table as plain text (what `python -m course_lib.progress` prints)."""
+    entries = load() if entries is None else entries
     body = rows(entries)
-    if not body:
-        return f"No progress saved yet (results are kept in {progress_file()})."
+    note = "" if entries else f"No progress saved yet (results are kept in {progress_file()}).\n\n"
     widths = [max(len(r[i]) for r in [HEADERS, *body]) for i in range(len(HEADERS))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [HEADERS, *body]]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return note + "\n".join(lines)
 
 
 def main(argv=None) -> int:

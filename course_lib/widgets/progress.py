@@ -25,12 +25,11 @@ class ProgressWidget(Explorer):
 
     def refresh(self):
         """Read the progress file again and redraw the table."""
-        self.rows = progress.rows(progress.load(self.path))
-        if not self.rows:
-            where = self.path or progress.progress_file()
-            self.table.value = f"<p>No progress saved yet (results are kept in <code>{html.escape(str(where))}</code>).</p>"
-            return
+        entries = progress.load(self.path)
+        self.rows = progress.rows(entries)
+        where = html.escape(str(self.path or progress.progress_file()))
+        note = "" if entries else f"<p>No progress saved yet (results are kept in <code>{where}</code>).</p>"
         cells = "".join("<th style='text-align:left;padding:2px 12px'>" + html.escape(h) + "</th>" for h in progress.HEADERS)
         body = "".join("<tr>" + "".join(f"<td style='padding:2px 12px'>{html.escape(c)}</td>" for c in row) + "</tr>"
                        for row in self.rows)
-        self.table.value = f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
+        self.table.value = f"{note}<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
