@@ -71,11 +71,20 @@ def test_a_number_given_as_text_is_the_wrong_kind(learner, capsys):
     assert "❌ q2: answer with a number (without quotes), not '0.88'." in capsys.readouterr().out
 
 
+def test_a_number_may_come_as_a_one_number_tensor(learner, capsys):
+    import numpy as np
+    import torch
+
+    assert quiz.check("00", {"q2": torch.tensor([2.0, 0.0]).softmax(0)[0], "q3": np.float32(0.731)}) == 2
+    quiz.check("00", {"q2": torch.tensor([0.88, 0.12])})
+    assert "answer with a number" in capsys.readouterr().out
+
+
 def test_all_right_and_bad_input(learner, capsys):
     assert quiz.check("00", KEY_00) == 5
     assert capsys.readouterr().out.strip().endswith("Score: 5 of 5 🎉")
-    with pytest.raises(ValueError, match="has no question q9"):
-        quiz.check("00", {"q9": "a"})
+    with pytest.raises(ValueError, match="has no question 7, q9"):
+        quiz.check("00", {"q9": "a", 7: "b"})
     with pytest.raises(ValueError, match="as a dict"):
         quiz.check("00", ["b"])
     with pytest.raises(ValueError, match="has no quiz"):

@@ -66,10 +66,10 @@ def check(lesson, answers: dict) -> int:
     qs = questions(lesson)
     if not isinstance(answers, dict):
         raise ValueError("give your answers as a dict such as {\"q1\": \"b\", \"q2\": 0.5}")
-    unknown = sorted(set(answers) - {q.id for q in qs})
+    unknown = sorted(map(str, set(answers) - {q.id for q in qs}))
     if unknown:
         names = ", ".join(q.id for q in qs)
-        raise ValueError(f"lesson {lesson}'s quiz has no question {', '.join(map(str, unknown))} (it has: {names})")
+        raise ValueError(f"lesson {lesson}'s quiz has no question {', '.join(unknown)} (it has: {names})")
     test_mode = fill_solutions()
     if test_mode:
         key = answer_key(lesson)

@@ -141,6 +141,10 @@ def normalise(question: Question, answer) -> list:
         if letter not in question.letters() or len(letter) != 1:
             raise WrongKind(f"answer with {question.expects()}, not {answer!r}")
         return [letter]
+    if hasattr(answer, "item") and not isinstance(answer, str):  # a tensor or numpy value holding one number
+        count = answer.numel() if hasattr(answer, "numel") else getattr(answer, "size", 1)
+        if count == 1:
+            answer = answer.item()
     if isinstance(answer, bool) or not isinstance(answer, (int, float)) or not math.isfinite(answer):
         extra = " (without quotes)" if isinstance(answer, str) else ""
         raise WrongKind(f"answer with {question.expects()}{extra}, not {answer!r}")
