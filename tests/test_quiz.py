@@ -177,6 +177,8 @@ def test_predict_without_a_guess_never_blocks(learner, capsys):
 
 
 def test_predict_with_a_guess_in_code_and_by_the_button(learner, capsys):
+    import torch
+
     quiz.predict("00", "p1", 40)
     assert quiz.guess_of("00", "p1") == 40
     quiz.reveal("00", "p1", 41.2)
@@ -189,7 +191,7 @@ def test_predict_with_a_guess_in_code_and_by_the_button(learner, capsys):
     p._picker.value = "90"
     p._button.click()
     assert p.guess == 90 and p._button.disabled and "Locked in" in p._note.value
-    quiz.reveal("00", "p2", 56.2)
+    quiz.reveal("00", "p2", torch.tensor(56.2))  # a computed tensor is fine
     assert "off by 33.8" in capsys.readouterr().out
 
 

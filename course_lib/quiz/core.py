@@ -131,6 +131,15 @@ class WrongKind(ValueError):
     """The answer is not the kind the question asks for (a word where a number is wanted, ...)."""
 
 
+def plain_number(value):
+    """A tensor or numpy value holding one number -> that Python number; anything else unchanged."""
+    if hasattr(value, "item") and not isinstance(value, str):
+        count = value.numel() if hasattr(value, "numel") else getattr(value, "size", 1)
+        if count == 1:
+            return value.item()
+    return value
+
+
 def normalise(question: Question, answer) -> list:
     """The normalised forms of `answer` that count (one for a letter, 2 x GRID + 1 grid cells
     for a number). Raises WrongKind with a readable message for an answer of the wrong kind."""
@@ -141,10 +150,7 @@ def normalise(question: Question, answer) -> list:
         if letter not in question.letters() or len(letter) != 1:
             raise WrongKind(f"answer with {question.expects()}, not {answer!r}")
         return [letter]
-    if hasattr(answer, "item") and not isinstance(answer, str):  # a tensor or numpy value holding one number
-        count = answer.numel() if hasattr(answer, "numel") else getattr(answer, "size", 1)
-        if count == 1:
-            answer = answer.item()
+    answer = plain_number(answer)
     if isinstance(answer, bool) or not isinstance(answer, (int, float)) or not math.isfinite(answer):
         extra = " (without quotes)" if isinstance(answer, str) else ""
         raise WrongKind(f"answer with {question.expects()}{extra}, not {answer!r}")

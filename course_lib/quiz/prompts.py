@@ -14,7 +14,7 @@ import html
 import math
 import re
 
-from .core import WrongKind, normalise, prediction
+from .core import WrongKind, normalise, plain_number, prediction
 
 _GUESSES = {}  # (lesson, prediction id) -> the locked-in guess
 
@@ -33,6 +33,7 @@ def _label(q, value) -> str:
 
 def _clean(q, value):
     """The guess in its normal form: a letter, or a number (WrongKind otherwise)."""
+    value = plain_number(value)
     if q.kind == "choice":
         if not isinstance(value, str) or value.strip().lower() not in q.letters():
             for letter, option in zip(q.letters(), q.options):  # the option itself, e.g. 1 for "1"
