@@ -6,6 +6,7 @@ is a tab of class_mode/class_mode.ipynb; its minutes are the ones bench/class_ti
 now; and every class of its plan adds up to 90 minutes. Reads files only: no model runs.
 """
 import ast
+import functools
 import importlib.util
 import json
 import re
@@ -35,6 +36,7 @@ def normalise(title: str) -> str:
     return re.sub(r"[^0-9a-z]+", "", title.lower())
 
 
+@functools.lru_cache(maxsize=None)
 def notebook_headings(stem: str) -> dict[str, str]:
     """{normalised heading: heading} of every ##, ### and #### heading of a notebook."""
     cells = json.loads((NOTEBOOKS / f"{stem}.ipynb").read_text(encoding="utf-8"))["cells"]
