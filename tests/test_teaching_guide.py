@@ -1,9 +1,12 @@
 """docs/teaching.md is accurate to the lessons as they are.
 
 Every lesson notebook has a section in the guide; every section or exercise it names (written
-`§ Title` in backticks, or `§ lesson NN: Title` for another lesson's) is a heading of that notebook; every class-mode tab it names (`tab: Name`)
-is a tab of class_mode/class_mode.ipynb; its minutes are the ones bench/class_times.py computes
-now; and every class of its plan adds up to 90 minutes. Reads files only: no model runs.
+`§ Title` in backticks, or `§ lesson NN: Title` for another lesson's) is a heading of that
+notebook, compared without difficulty marks, stated times or spacing; every exercise is placed in
+class or at home; every class-mode tab it names (`tab: Name`) is a tab of class_mode.ipynb; every
+file and `python -m` command it names exists; its minutes are the ones bench/class_times.py
+computes now; and every class of its plan adds up to 90 minutes and has room for its lessons.
+Reads files only: no model runs.
 """
 import ast
 import functools
