@@ -6,9 +6,10 @@ another file):
 
     {"time": "2026-12-01T23:59:00+00:00", "kind": "exercise", "lesson": "01", "name": "merge", "passed": true}
 
-Nothing is recorded in test mode (COURSE_FILL_SOLUTIONS=1) or with COURSE_NO_PROGRESS=1 (the
-test suite sets it, since some tests check a wrong function on purpose), and a file that
-cannot be written only gives one warning: a checker never fails because of its record.
+Nothing is recorded in test mode (COURSE_FILL_SOLUTIONS=1), with COURSE_NO_PROGRESS=1, or
+under pytest unless COURSE_PROGRESS_FILE names a file (some tests check a wrong function on
+purpose; they must not land in a learner's file). A file that cannot be written only gives
+one warning: a checker never fails because of its record.
 
     python -m course_lib.progress        # a table: per lesson, exercises passed, quiz score, predictions
 """
@@ -33,10 +34,13 @@ def progress_file() -> Path:
 
 
 def recording() -> bool:
-    """False in test mode (COURSE_FILL_SOLUTIONS=1) and with COURSE_NO_PROGRESS=1."""
+    """False in test mode (COURSE_FILL_SOLUTIONS=1), with COURSE_NO_PROGRESS=1, and under pytest
+    unless COURSE_PROGRESS_FILE names a file (tests never touch a learner's own file)."""
     from .exercises.core import fill_solutions
 
-    return not fill_solutions() and os.environ.get("COURSE_NO_PROGRESS", "0") in ("", "0")
+    if fill_solutions() or os.environ.get("COURSE_NO_PROGRESS", "0") not in ("", "0"):
+        return False
+    return not ("PYTEST_CURRENT_TEST" in os.environ and not os.environ.get("COURSE_PROGRESS_FILE"))
 
 
 def record(kind: str, lesson, name: str, passed=None, **details) -> bool:

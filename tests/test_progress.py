@@ -68,6 +68,16 @@ def test_nothing_is_recorded_in_test_mode(progress_file, monkeypatch, capsys):
     assert not progress_file.exists()
 
 
+def test_tests_never_write_the_learners_own_file(progress_file, monkeypatch, tmp_path, capsys):
+    from course_lib import paths
+
+    monkeypatch.delenv("COURSE_PROGRESS_FILE")
+    monkeypatch.setattr(paths, "DATA_DIR", tmp_path / "data")
+    assert progress.progress_file() == tmp_path / "data" / "progress" / "progress.jsonl"
+    lesson01.check_merge(right_merge)  # under pytest, without a file named: nothing recorded
+    assert not (tmp_path / "data").exists()
+
+
 def test_an_unwritable_file_only_warns_once(progress_file, monkeypatch, tmp_path, capsys):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
