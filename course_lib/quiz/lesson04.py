@@ -4,9 +4,8 @@ from .core import choice, number
 PREDICTIONS = [
     number("p1", "The token embedding table holds one vector per token of the vocabulary. What percentage of all "
                  "the model's dials do you think it takes up? (a number from 0 to 100)"),
-    choice("p2", "The model looks up the vector of ' bear' in 'Exit, pursued by a bear' and in 'I cannot bear "
-                 "it'. How do the two vectors compare?",
-           ["identical", "similar, but not the same", "very different: one is the animal, one the verb"]),
+    number("p2", "Training put ' king' and ' queen' close together. Guess the cosine similarity of their "
+                 "two vectors (a number from -1 to 1; 1 means the very same direction)."),
 ]
 
 QUESTIONS = [
