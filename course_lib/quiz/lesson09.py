@@ -2,9 +2,8 @@
 from .core import choice, number
 
 PREDICTIONS = [
-    choice("p1", "A person reads GPT-3's whole training dataset at an ordinary reading speed, 24 hours a day, never "
-                 "sleeping. How long does it take?",
-           ["about 30 years", "about 300 years", "about 3,000 years", "about 3 million years"]),
+    number("p1", "Llama 3.1 trained on 15.6 trillion tokens. Read the same way as GPT-3's dataset above (non-stop, "
+                 "250 words a minute), how many years would those tokens take? (a number)"),
     choice("p2", "And all of Shakespeare's plays, our corpus, read the same way?",
            ["hours", "days", "months", "years"]),
     choice("p3", "Training GPT-3 on a computer that does one billion operations a second takes about ...",

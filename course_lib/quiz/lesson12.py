@@ -9,10 +9,10 @@ PREDICTIONS = [
     choice("p2", "We switch parts off one at a time and measure the loss. Which costs the most?",
            ["the single most important attention head", "all the attention of one block",
             "the feed-forward network of one block"]),
-    choice("p3", "The small GPT trains on repeated random tokens. How do you think its loss on the second copy "
-                 "will fall during training?",
-           ["steadily from the first steps", "it stays flat for a long stretch, then falls steeply",
-            "it hardly falls: random tokens cannot be predicted"]),
+    choice("p3", "shakespeare-bpe reads a passage of real text twice. Will the second reading be easier for it than "
+                 "the same text simply continuing?",
+           ["yes, much easier: it copies what it read", "a little easier",
+            "no easier: it does not copy"]),
 ]
 
 QUESTIONS = [
