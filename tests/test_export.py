@@ -114,6 +114,23 @@ def test_slides_start_at_headings_hide_long_code_and_skip_empty_cells():
     assert nb.cells[0].metadata.slideshow == {"slide_type": "slide"}
 
 
+def test_in_export_mode_shown_explorers_leave_their_last_picture(monkeypatch):
+    from course_lib.widgets import ScaleCalculator, base
+
+    monkeypatch.setattr(base, "_shown", {})
+    ScaleCalculator()._repr_mimebundle_()  # not in export mode: not remembered
+    assert base.shown_snapshots() == {}
+    monkeypatch.setenv(base.STATIC_EXPORT_ENV, "1")
+    calc = ScaleCalculator()
+    model_id = calc._repr_mimebundle_()[site.WIDGET_VIEW]["model_id"]
+    calc.fig.layout.title.text = "changed after it was shown"
+    snapshot = base.shown_snapshots()[model_id]
+    assert "changed after it was shown" in snapshot and "Plotly.newPlot" in snapshot
+    assert "window.PlotlyConfig" not in snapshot  # plotly.js is the page's, not the snapshot's
+    # The gallery's own snapshots() cell does not paste plotly.js into an exported page a second time.
+    assert "window.PlotlyConfig" not in base.snapshots(calc, include_plotlyjs=True).data
+
+
 # -- a real lesson ----------------------------------------------------------------------------
 
 def test_lesson_00_exports_offline_with_its_explorer_as_a_picture(tmp_path):

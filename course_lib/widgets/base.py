@@ -106,6 +106,8 @@ def snapshots(*explorers, include_plotlyjs=True):
     """
     from IPython.display import HTML
 
+    if os.environ.get(STATIC_EXPORT_ENV) == "1":
+        include_plotlyjs = False  # an exported page loads plotly.js once, from the site's own folder
     return HTML("\n".join(static_html(e, include_plotlyjs=include_plotlyjs if i == 0 else False)
                           for i, e in enumerate(explorers)))
 
