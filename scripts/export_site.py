@@ -300,15 +300,15 @@ def main(argv=None) -> int:
     parser.add_argument("--slides", action="store_true", help="also write reveal.js slides per lesson")
     parser.add_argument("--timeout", type=int, default=None, help="seconds per cell (default 600 fast, 3600)")
     args = parser.parse_args(argv)
+    from nbclient.exceptions import CellExecutionError
+
     start = time.perf_counter()
     try:
         export(args.lessons, Path(args.out), args.fast, args.slides, args.timeout)
     except (ValueError, FileNotFoundError) as e:
         print(f"export_site: error: {e}", file=sys.stderr)
         return 2
-    except Exception as e:  # a cell that failed: nbclient's message names the cell and the error
-        if type(e).__name__ != "CellExecutionError":
-            raise
+    except CellExecutionError as e:  # nbclient's message names the cell and the error
         print(f"export_site: a lesson failed to run:\n{e}", file=sys.stderr)
         return 1
     size = sum(f.stat().st_size for f in Path(args.out).rglob("*") if f.is_file())
