@@ -82,6 +82,11 @@ PAIR_JS = """() => {
 }"""
 
 
+def label_choices() -> list:
+    """What every student clicks, in order: A, B and Tie in turn, LABELS_EACH times."""
+    return [CHOICES[i % len(CHOICES)] for i in range(LABELS_EACH)]
+
+
 def words(text: str) -> str:
     """Text as the page shows it: whitespace runs become one space (HTML folds them)."""
     return " ".join(str(text).split())
@@ -215,18 +220,66 @@ def start_hub(tmp: Path, students: list):
         "COURSE_CLASS_TEACHER_PASSWORD": "t" * 32, "COURSE_CLASS_EXTRA_CONFIG": str(extra),
         "COURSE_TEST_LAB_SETTINGS": str(settings), "COURSE_FAST": "1",
     })
-    return start_server("class-hub", lambda port: ["bash", str(START)], env, "/hub/api", timeout=180)
+    hub = start_server("class-hub", lambda port: ["bash", str(START)], env, "/hub/api", timeout=180)
+    try:
+        wait_for_hub(hub)
+    except BaseException:
+        hub.stop()
+        raise
+    return hub
 
 
-def log_in(page, hub_url: str, student: str):
+def wait_for_hub(hub, timeout=120):
+    """Until the hub itself answers through the proxy (its API's 200). start_server counts any
+    answer as up, and the proxy answers 503 before the hub has added its route."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(hub.url + "/hub/api", timeout=5) as answer:
+                if answer.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            pass
+        if hub.proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the hub did not answer on {hub.url}/hub/api:\n{hub.log_tail()}")
+        time.sleep(0.3)
+
+
+def log_in(page, hub_url: str, student: str, shot=None):
     page.goto(f"{hub_url}/hub/login", timeout=120_000)
     page.fill("#username_input", student)
     page.fill("#password_input", PASSWORD)
-    page.click("#login_submit")
+    if shot:
+        screenshot(page, shot)
+    # The hub answers the login only once the server has started or 10 s passed (then a
+    # "starting" page); on a busy machine that is more than Playwright's 30 s for a click.
+    page.click("#login_submit", timeout=120_000, no_wait_after=True)
 
 
-def run_all_started(page):
-    page.evaluate(RUN_ALL_JS)
+# Run the cells above the n-th code cell (the first n-1 code cells and the text around them),
+# tracked like browser_helpers' RUN_ALL_JS.
+RUN_FIRST_JS = """(n) => {
+  const app = window.jupyterapp;
+  const nb = app.shell.currentWidget.content;
+  const code = nb.widgets.map((c, i) => [c, i]).filter(([c]) => c.model.type === 'code');
+  nb.activeCellIndex = n < code.length ? code[n][1] : nb.widgets.length - 1;
+  const command = n < code.length ? 'notebook:run-all-above' : 'notebook:run-all-cells';
+  window.__courseRun = {done: false, ok: null, error: null};
+  app.commands.execute(command).then(
+    ok => { window.__courseRun.done = true; window.__courseRun.ok = ok; },
+    e => { window.__courseRun.done = true; window.__courseRun.ok = false; window.__courseRun.error = String(e); });
+}"""
+
+
+def run_all_started(page, code_cells=None):
+    """Start running the notebook's cells: all, or the first `code_cells` code cells."""
+    if code_cells is None:
+        page.evaluate(RUN_ALL_JS)
+    else:
+        page.evaluate(RUN_FIRST_JS, code_cells)
 
 
 def run_all_finished(page) -> list:
@@ -236,16 +289,22 @@ def run_all_finished(page) -> list:
     return page.evaluate(CELL_REPORT_JS)
 
 
-def run_notebook_everywhere(pages: dict, hub_url: str, path: str) -> tuple:
-    """Open `path` in every student's JupyterLab, run all its cells at once; (seconds, problems)."""
+def run_notebook_everywhere(pages: dict, hub_url: str, path: str, code_cells=None) -> tuple:
+    """Open `path` in every student's JupyterLab, run its cells (all, or the first `code_cells`
+    code cells) in every one at once; (seconds, problems)."""
     for student, page in pages.items():
         open_in_lab(page, f"{hub_url}/user/{student}", path, timeout_ms=SPAWN_TIMEOUT_MS)
     t0 = time.monotonic()
+    if code_cells == 0:  # opened, its kernel started and idle: nothing to run
+        return 0.0, []
     for page in pages.values():
-        run_all_started(page)
+        run_all_started(page, code_cells)
     problems = []
     for student, page in pages.items():
-        problems += [f"{student}, {path}: {p}" for p in cell_problems(run_all_finished(page))]
+        report = run_all_finished(page)
+        if code_cells is not None:
+            report = report[:code_cells]
+        problems += [f"{student}, {path}: {p}" for p in cell_problems(report)]
     return time.monotonic() - t0, problems
 
 
@@ -254,8 +313,7 @@ def label_everywhere(pages: dict, n: int) -> tuple:
     awaited. Returns ({student: [what was labelled]}, [seconds from a click to the next pair])."""
     done = {s: [] for s in pages}
     waits = []
-    for i in range(n):
-        choice = CHOICES[i % len(CHOICES)]
+    for i, choice in enumerate(label_choices()[:n]):
         clicked = {}
         for student, page in pages.items():
             pair = shown_pair(page)
@@ -311,8 +369,13 @@ def run_command(*args) -> tuple:
     return seconds, json.loads(done.stdout)
 
 
-def run_class(browser, n_students: int = 3, shots: bool = True, train: bool = True) -> dict:
-    """One load test with n students; returns the figures and every problem found ("problems")."""
+def run_class(browser, n_students: int = 3, shots: bool = True, train: bool = True, lesson_cells=None,
+              labels_each: int = LABELS_EACH) -> dict:
+    """One load test with n students; returns the figures and every problem found ("problems").
+    lesson_cells: run only lesson 00's first code cells (0: only open it; default: all of them);
+    labels_each: labels every student gives (at most LABELS_EACH)."""
+    if not 1 <= labels_each <= LABELS_EACH:
+        raise ValueError(f"labels_each must be 1 to {LABELS_EACH}, not {labels_each}")
     import psutil
 
     students = [f"student{i + 1}" for i in range(n_students)]
@@ -332,31 +395,39 @@ def run_class(browser, n_students: int = 3, shots: bool = True, train: bool = Tr
                 consoles[s] = ConsoleLog(pages[s])
             t0 = time.monotonic()
             for s in students:
-                log_in(pages[s], hub.url, s)
+                log_in(pages[s], hub.url, s, shot="class-hub-login" if shots and s == students[0] else None)
             for s in students:  # the servers start at once; wait for each one's JupyterLab
                 pages[s].wait_for_url(f"**/user/{s}/lab**", timeout=SPAWN_TIMEOUT_MS)
                 pages[s].wait_for_function("() => !!window.jupyterapp", timeout=SPAWN_TIMEOUT_MS)
             result["log_in_s"] = round(time.monotonic() - t0, 1)
 
-            seconds, problems = run_notebook_everywhere(pages, hub.url, LESSON)
+            seconds, problems = run_notebook_everywhere(pages, hub.url, LESSON, lesson_cells)
+            result["lesson00_cells"] = ("all" if lesson_cells is None else "none (opened only)" if lesson_cells == 0
+                                        else f"first {lesson_cells} code cells")
             result["lesson00_s"], result["problems"] = round(seconds, 1), result["problems"] + problems
             if shots:
-                screenshot(pages[students[0]], "class-hub-lesson00")
+                first = pages[students[0]]
+                widgets = first.locator(".jp-OutputArea-output .jupyter-widgets")
+                if widgets.count():
+                    widgets.first.scroll_into_view_if_needed()
+                screenshot(first, "class-hub-lesson00")
 
             seconds, problems = run_notebook_everywhere(pages, hub.url, LABELLING)
             result["labelling_page_s"], result["problems"] = round(seconds, 1), result["problems"] + problems
             if problems:
                 return result
             t0 = time.monotonic()
-            labelled, waits = label_everywhere(pages, LABELS_EACH)
+            labelled, waits = label_everywhere(pages, labels_each)
             result["gather_s"] = round(time.monotonic() - t0, 1)
             waits.sort()
             result["click_to_next_pair_s"] = {"median": round(waits[len(waits) // 2], 2),
                                               "p90": round(waits[int(len(waits) * 0.9)], 2),
                                               "max": round(waits[-1], 2)}
             if shots:
-                pages[students[0]].locator(".jp-OutputArea-output:has(button)").first.scroll_into_view_if_needed()
-                screenshot(pages[students[0]], "class-hub-labels")
+                first = pages[students[0]]
+                first.evaluate("() => window.jupyterapp.shell.activateById('filebrowser')")  # their home
+                first.wait_for_timeout(1000)
+                screenshot(first, "class-hub-labels")
             for s in students:
                 try:
                     assert_offline(contexts[s], f"{s}'s JupyterLab in the class hub")
@@ -374,19 +445,28 @@ def run_class(browser, n_students: int = 3, shots: bool = True, train: bool = Tr
         result["hub_and_proxy_rss_mb"] = round(meter.hub_peak_rss / mb)
         seconds, merged = run_command("merge", str(class_dir))
         result["merge_s"] = round(seconds, 1)
-        result["merged"] = {k: merged.get(k) for k in ("students", "kept", "rejected", "duplicates")
-                            if k in merged}
-        if merged.get("students") != n_students:
-            result["problems"].append(f"merge counted {merged.get('students')} students, not {n_students}")
+        result["merged"] = {"students": merged["students"], "labels": merged["merged"], "ties": merged["ties"],
+                            "rejected": len(merged["rejected"]), "duplicates": len(merged["duplicates"]),
+                            "agreement_between_students": merged["between_students"].get("rate")}
+        wanted = {"students": n_students, "labels": n_students * labels_each, "rejected": 0, "duplicates": 0}
+        for key, value in wanted.items():
+            if result["merged"][key] != value:
+                result["problems"].append(f"merge: {key} is {result['merged'][key]}, not {value}")
         if train:
             seconds, report = run_command("train", str(class_dir), *TRAIN_FLAGS)
             result["train_s"] = round(seconds, 1)
-            result["trained_on"] = report.get("train_labels")
+            result["trained_on"] = {"labels": report.get("labels"), "train": report.get("train_labels"),
+                                    "heldout": report.get("heldout_labels")}
             if not (class_dir / "model").is_dir():
                 result["problems"].append(f"train saved no model in {class_dir / 'model'}")
         result["machine"] = {"cpus": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 1e9, 1)}
         result["total_s"] = round(time.monotonic() - t_start, 1)
         return result
+    except BaseException:
+        for student, context in contexts.items():  # what each student saw when it failed
+            for page in context.pages:
+                screenshot(page, f"class-hub-{student}-FAILED")
+        raise
     finally:
         for context in contexts.values():
             context.close()
@@ -408,6 +488,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", type=int, nargs="+", default=[3], help="one run per number (>= 1)")
     parser.add_argument("--no-train", action="store_true", help="merge, but do not train")
+    parser.add_argument("--lesson-cells", type=int, default=None,
+                        help="run only lesson 00's first N code cells (default: all)")
     args = parser.parse_args(argv)
     if any(n < 1 for n in args.students):
         parser.error("--students takes whole numbers >= 1")
@@ -418,7 +500,8 @@ def main(argv=None) -> int:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=60_000)
         for n in args.students:
-            result = run_class(browser, n, shots=n == args.students[0], train=not args.no_train)
+            result = run_class(browser, n, shots=n == args.students[0], train=not args.no_train,
+                               lesson_cells=args.lesson_cells)
             print(json.dumps(result, indent=2), flush=True)
             failed = failed or bool(result["problems"])
         browser.close()
