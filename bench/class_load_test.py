@@ -1,4 +1,4 @@
-"""Load test of the class server (class/): N students at once, each in a browser of their own.
+"""Load test of the class server (class/): N students at once, each in a browser context of their own.
 
     .venv/bin/python bench/class_load_test.py                  # 3 students
     .venv/bin/python bench/class_load_test.py --students 3 6   # one run each: how many the machine holds
@@ -6,10 +6,10 @@
 Starts the hub with the documented command (class/start.sh, on free ports, in a temporary
 class folder), then for every student, each in their own headless-Chromium context: logs in,
 opens lesson 00 in their JupyterLab and runs all its cells, opens the class's labelling
-notebook and labels 10 pairs with the preference widget's buttons. The students act at the
-same time: everyone's cells are started before anyone's are waited for, and in each of the 10
-rounds every student clicks before any click is waited for (a harsher burst than a real
-class). Then it checks that every label arrived exactly once, from the right student, as the
+notebook and labels 10 pairs with the preference widget's buttons; the first student then
+opens class mode from their own server. The students act at the same time: everyone's cells
+are started before anyone's are waited for, and in each of the 10 rounds every student clicks
+before any click is waited for (a harsher burst than a real class). Then it checks that every label arrived exactly once, from the right student, as the
 pair and the choice on that student's screen; merges the class's labels
 (`python -m course_lib.rlhf.classroom merge`) and trains on them (`... train`, tiny settings).
 
@@ -370,10 +370,11 @@ def run_command(*args) -> tuple:
 
 
 def run_class(browser, n_students: int = 3, shots: bool = True, train: bool = True, lesson_cells=None,
-              labels_each: int = LABELS_EACH) -> dict:
+              labels_each: int = LABELS_EACH, class_mode: bool = True) -> dict:
     """One load test with n students; returns the figures and every problem found ("problems").
     lesson_cells: run only lesson 00's first code cells (0: only open it; default: all of them);
-    labels_each: labels every student gives (at most LABELS_EACH)."""
+    labels_each: labels every student gives (at most LABELS_EACH); class_mode: the first student
+    also opens class mode (Voila in their own server) and its first chart is drawn."""
     if not 1 <= labels_each <= LABELS_EACH:
         raise ValueError(f"labels_each must be 1 to {LABELS_EACH}, not {labels_each}")
     import psutil
@@ -428,6 +429,15 @@ def run_class(browser, n_students: int = 3, shots: bool = True, train: bool = Tr
                 first.evaluate("() => window.jupyterapp.shell.activateById('filebrowser')")  # their home
                 first.wait_for_timeout(1000)
                 screenshot(first, "class-hub-labels")
+            if class_mode:  # class mode (Voila) from the first student's own server
+                t0 = time.monotonic()
+                first = pages[students[0]]
+                first.goto(f"{hub.url}/user/{students[0]}/voila/render/class_mode.ipynb", timeout=SPAWN_TIMEOUT_MS)
+                first.get_by_text("Next word", exact=True).first.wait_for(timeout=SPAWN_TIMEOUT_MS)
+                first.locator(".js-plotly-plot").first.wait_for(timeout=SPAWN_TIMEOUT_MS)
+                result["class_mode_s"] = round(time.monotonic() - t0, 1)
+                if shots:
+                    screenshot(first, "class-hub-class-mode")
             for s in students:
                 try:
                     assert_offline(contexts[s], f"{s}'s JupyterLab in the class hub")

@@ -157,6 +157,10 @@ c.Spawner.args = [
     "--LabApp.news_url=None",  # no news pop-up, no update check, no PyPI look-ups in class
     "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     "--LabApp.extension_manager=readonly",
+    f"--LabApp.app_settings_dir={HERE / 'lab_settings'}",  # overrides.json: no news question either
+    "--VoilaConfiguration.template=course",  # class mode as `make class-mode` serves it (nothing from a CDN)
+    "--VoilaConfiguration.theme=light",
+    "--ServerApp.tornado_settings=mathjax_url=",  # Voila inside the server: no MathJax from a CDN (none needed)
 ]
 if os.geteuid() == 0 and SPAWNER == "simple":
     c.Spawner.args.append("--allow-root")  # containers often run everything as root

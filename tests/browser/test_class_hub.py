@@ -3,12 +3,13 @@
 bench/class_load_test.py does the work: it starts the hub with the documented command
 (class/start.sh, which first installs JupyterHub and its npm proxy when they are missing),
 logs in the students, each in their own browser context, opens lesson 00 in each one's
-JupyterLab, has all of them label pairs with the preference widget at once, then checks that
+JupyterLab, has all of them label pairs with the preference widget at once (and the first
+open class mode from their own server), then checks that
 every label arrived exactly once from the right student, and that the class's labels merge
 (and train) with course_lib.rlhf.classroom.
 
 - test_class_hub_starts_and_gathers_labels (in CI): 2 students open lesson 00 and give 3
-  labels each; merged, not trained (about a minute).
+  labels each, the first opens class mode; merged, not trained (about a minute).
 - test_class_hub_under_load: the load test of bench/RESULTS.md (every cell of lesson 00,
   10 labels each, merged and trained); several minutes, so it runs only with the number of
   students in COURSE_CLASS_HUB, e.g. COURSE_CLASS_HUB=3.
