@@ -384,7 +384,13 @@ def run_class(browser, n_students: int = 3, shots: bool = True, train: bool = Tr
     class_dir = tmp / "state"
     result = {"students": n_students, "problems": []}
     t_start = time.monotonic()
-    hub = start_hub(tmp, students)
+    try:
+        hub = start_hub(tmp, students)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     contexts = {}
     try:
         result["hub_start_s"] = round(time.monotonic() - t_start, 1)
