@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: course test setup class-mode clean-venv
+.PHONY: course test setup class-mode class-server editions site site-assets clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,9 +30,30 @@ class-mode: setup
 # checkers check the reference solutions; --nbval-lax runs every notebook in notebooks/.
 # OMP_WAIT_POLICY=PASSIVE: idle torch threads sleep instead of spinning, so the kernel,
 # the browser and the servers of the tests do not starve each other on a 2-core machine.
-test: setup
+test: setup site-assets
 	COURSE_FAST=1 COURSE_FILL_SOLUTIONS=1 OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m pytest -p no:cacheprovider --nbval-lax \
 		--nbval-cell-timeout=600 --durations=15
+
+# A class on one server: JupyterHub with a JupyterLab per student (class/README.md).
+class-server: setup
+	class/start.sh
+
+# The student edition (no solutions, no answer keys) and the instructor edition (exercises
+# filled in), in dist/.
+editions: setup
+	$(BIN)/python scripts/make_editions.py --out dist
+
+# reveal.js and MathJax for the exported pages and slides, from the npm registry into the
+# git-ignored node_modules/ (never committed).
+node_modules/.course-assets:
+	npm install --prefix . --no-save --no-package-lock --no-audit --no-fund reveal.js@5.2.1 mathjax@3.2.2
+	touch $@
+
+site-assets: node_modules/.course-assets
+
+# Every lesson as an offline HTML page plus reveal.js slides, in dist/site/.
+site: setup site-assets
+	$(BIN)/python scripts/export_site.py --slides
 
 clean-venv:
 	rm -rf $(VENV)
