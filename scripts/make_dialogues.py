@@ -474,6 +474,35 @@ def correctness_pairs(n: int = 3000, seed: int = 777, committed_share: float = 0
     return pairs
 
 
+def sum_drill_dialogues(n_other: int = 1400, seed: int = 99) -> list:
+    """One-turn conversations for chat-dpo's last stage, a drill: every training sum in every
+    phrasing with its right answer (201 sums x 7 = 1,407), plus `n_other` clean answers to the
+    other tasks (training items only, who-wrote answers that name no play) so that the drill does
+    not make the model answer everything with a sum. No held-out item or question appears.
+    """
+    items = split_items(random.Random(0))  # the split of build(0): the same held-out items
+    held_sums = {tuple(p) for p in items["heldout_sums"]}
+    dialogues = []
+    for a, b in items["sums"]:
+        assert (a, b) not in held_sums
+        for q in ARITHMETIC_Q:
+            dialogues.append({"messages": [{"role": "user", "content": q.format(a=a, b=b)},
+                                           {"role": "assistant", "content": f"{a} plus {b} is {a + b}."}]})
+    weights = {k: v for k, v in CORRECTNESS_WEIGHTS.items() if k != "arithmetic"}
+    rng = random.Random(seed)
+    for _ in range(n_other):
+        task = draw(rng, weights)
+        user, info = make_question(rng, task, items)
+        answer = AUTHOR_PLAIN if task == "author" else clean_answer(rng, task, info, user)
+        dialogues.append({"messages": [{"role": "user", "content": user}, {"role": "assistant", "content": answer}]})
+    path = OUT_DIR / "heldout.jsonl"
+    held = {json.loads(line)["prompt"] for line in path.read_text(encoding="utf-8").splitlines() if line}
+    leak = [d["messages"][0]["content"] for d in dialogues if d["messages"][0]["content"] in held]
+    if leak:
+        raise AssertionError(f"held-out questions in the sum drill: {leak[:5]}")
+    return dialogues
+
+
 def build(seed: int = 0) -> dict:
     """All four files' records, from one seed."""
     rng = random.Random(seed)

@@ -144,7 +144,7 @@ def test_accuracy_by_task_report_shape(monkeypatch):
         E.accuracy_by_task(None, None, [])
 
 
-def test_correctness_pairs_reward_right_answers_and_keep_the_held_out_set_out():
+def make_dialogues_module():
     import importlib.util
     from pathlib import Path
 
@@ -152,6 +152,11 @@ def test_correctness_pairs_reward_right_answers_and_keep_the_held_out_set_out():
     spec = importlib.util.spec_from_file_location("make_dialogues_for_test", path)
     md = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(md)
+    return md
+
+
+def test_correctness_pairs_reward_right_answers_and_keep_the_held_out_set_out():
+    md = make_dialogues_module()
     pairs = md.correctness_pairs(n=300, committed_share=0)
     held = {r["prompt"] for r in R.heldout_prompts()}
     assert pairs and not held & {p["prompt"] for p in pairs}
@@ -161,3 +166,22 @@ def test_correctness_pairs_reward_right_answers_and_keep_the_held_out_set_out():
         if info.get("answer") is not None:
             assert R.is_correct(p["prompt"], p["chosen"]), p
     assert any(p["chosen"] == md.AUTHOR_PLAIN for p in pairs)
+
+
+def test_the_sum_drill_teaches_right_answers_and_no_held_out_item():
+    md = make_dialogues_module()
+    drill = md.sum_drill_dialogues(n_other=200)
+    held = [r for r in R.heldout_prompts()]
+    held_prompts = {r["prompt"] for r in held}
+    held_sums = {(r["reference"].split()[0], r["reference"].split()[2]) for r in held if r["task"] == "arithmetic"}
+    sums = 0
+    for d in drill:
+        user, answer = (m["content"] for m in d["messages"])
+        assert user not in held_prompts
+        task, info = rater.classify_prompt(user)
+        if task == "arithmetic":
+            sums += 1
+            assert (str(info["a"]), str(info["b"])) not in held_sums, user
+        if info.get("answer") is not None:
+            assert R.is_correct(user, answer), d
+    assert sums == 201 * len(md.ARITHMETIC_Q) and len(drill) == sums + 200
