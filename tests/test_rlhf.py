@@ -314,6 +314,20 @@ def test_preference_widget_saves_and_survives_restart(tok, tmp_path, make_chat_m
     assert set(w2.agreement()) == {"agree", "compared", "share"}
     w2._on_choose("maybe")
     assert "choose one of" in w2.message
+    # An exported page shows the pair as it is now, with no buttons (and the message once).
+    picture = w2.static().data
+    assert w2.current["prompt"] in plain_text(picture) and "<button" not in picture
+    from course_lib.widgets.base import static_html
+    assert plain_text(static_html(w2)).count("choose one of") == 1
+
+
+def test_a_chat_widget_exports_its_script_as_text(tok, make_chat_model):
+    from course_lib.widgets.base import plain_text
+    from course_lib.widgets.chat import ChatWidget
+
+    w = ChatWidget(make_chat_model(), tok, seed=0, max_new_tokens=4)
+    w.send("Hello there!")
+    assert "Hello there!" in plain_text(w.static().data)
 
 
 def test_training_only_the_top_block_leaves_the_model_whole_even_when_interrupted(tok, make_chat_model):

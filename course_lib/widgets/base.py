@@ -48,7 +48,7 @@ class Explorer:
     def _repr_mimebundle_(self, **kwargs):
         bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
         view = bundle.get("application/vnd.jupyter.widget-view+json") or {}
-        if os.environ.get(STATIC_EXPORT_ENV) == "1" and hasattr(self, "static") and view.get("model_id"):
+        if os.environ.get(STATIC_EXPORT_ENV) == "1" and view.get("model_id"):
             _shown[view["model_id"]] = self
         # What a page without a kernel (an exported lesson) prints instead of the widget.
         bundle["text/plain"] = f"[{type(self).__name__}: a live explorer; run the notebook to use it]"
@@ -58,6 +58,21 @@ class Explorer:
         from IPython.display import display
 
         display(self)
+
+    def static(self):
+        """The explorer as it looks now, as HTML a page can show without Python: its text parts
+        (the HTML areas of `.widget`: a chat's script, a pair of answers, a table), buttons and
+        text boxes left out. Explorers that draw a chart return their figure instead."""
+        from IPython.display import HTML
+
+        return HTML("<div class='course-static'>" + "".join(self._html_parts(self.widget)) + "</div>")
+
+    def _html_parts(self, widget) -> list:
+        if widget is self.message_area:  # static_html adds the message itself
+            return []
+        if isinstance(widget, W.HTML):
+            return [widget.value]
+        return [part for child in getattr(widget, "children", ()) for part in self._html_parts(child)]
 
     # -- messages ----------------------------------------------------------------------------
     @property
