@@ -426,3 +426,15 @@ def test_a_reward_model_folder_is_one_set(tmp_path, tok, make_chat_model):
         rm.head.bias[:] = float("nan")
     with pytest.raises(ValueError, match="NaN or infinite"):
         R.save_reward_model(tmp_path / "rm2", rm, tok)
+
+
+def test_the_reward_model_scores_an_answer_too_long_for_its_context(tok, make_chat_model):
+    """score() reads at most MAX_ANSWER_TOKENS answer tokens, as training does, so a long answer
+    never overflows the context: same score as its first tokens alone."""
+    from course_lib.rlhf.scoring import MAX_ANSWER_TOKENS, encode_answer
+
+    rm = R.RewardModel(make_chat_model())
+    long_answer = "To be or not to be, that is the question. " * 40
+    ids = encode_answer(tok, long_answer)
+    assert len(ids) > 2 * MAX_ANSWER_TOKENS
+    assert rm.score(tok, "Hello!", long_answer) == rm.score(tok, "Hello!", ids[:MAX_ANSWER_TOKENS])

@@ -358,12 +358,7 @@ def answer_figures(model, tokenizer, prompts: list, reward_model=None, max_new_t
     figures = {"rater_score": round(sum(rate(p, a)[0] for p, a in zip(prompts, answers)) / len(prompts), 3),
                "traits": {t: round(trait_rate(t, answers), 3) for t in TRAITS}}
     if reward_model is not None:
-        from .scoring import encode_answer
-
-        # The reward model reads up to 40 answer tokens (as in training); a decoded answer can
-        # encode to more tokens than were drawn (special tokens written out as text).
-        rewards = [reward_model.score(tokenizer, p, encode_answer(tokenizer, a, add_end=False)[:39])
-                   for p, a in zip(prompts, answers)]
+        rewards = [reward_model.score(tokenizer, p, a) for p, a in zip(prompts, answers)]  # cut as in training
         figures["reward"] = round(sum(rewards) / len(prompts), 3)
     return {**figures, "answers": answers}
 

@@ -24,7 +24,7 @@ from ..chat import pad_id, prompt_ids
 from ..finetune import RunLog, optimizer_step, scheduled_lr
 from ..settings import Settings, _f, number, optional, whole
 from .preferences import simulated_preferences, training_pairs
-from .scoring import encode_answer, pack, pair_batch, shuffled_batches, training_top_blocks
+from .scoring import MAX_ANSWER_TOKENS, encode_answer, pack, pair_batch, shuffled_batches, training_top_blocks
 
 
 class RewardModel(nn.Module):
@@ -57,8 +57,8 @@ class RewardModel(nn.Module):
         """The reward of one answer (text) to one prompt (a message or a conversation)."""
         was = self.training
         self.eval()
-        p = prompt_ids(prompt, tokenizer, self.gpt.config.block_size, 40)
-        X, _, lengths = pack([p], [encode_answer(tokenizer, answer)])
+        p = prompt_ids(prompt, tokenizer, self.gpt.config.block_size, MAX_ANSWER_TOKENS)
+        X, _, lengths = pack([p], [encode_answer(tokenizer, answer)[:MAX_ANSWER_TOKENS]])  # as in training
         r = float(self(X.to(next(self.parameters()).device), lengths))
         self.train(was)
         return r

@@ -16,6 +16,9 @@ import torch.nn.functional as F
 
 from ..chat import END, prompt_ids, special_id
 
+MAX_ANSWER_TOKENS = 40  # the answer tokens a pair, or the reward model, reads (longer answers are cut)
+
+
 def encode_answer(tokenizer, answer, add_end: bool = True) -> list:
     """An answer's ids (text encoded as plain text, or ids as they are) closed with <|end|>."""
     end = special_id(tokenizer, END)
@@ -52,7 +55,7 @@ def answer_logprob(model, X: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (token_logprobs(logits, X) * mask).sum(-1)
 
 
-def pair_batch(tokenizer, pairs: list, block_size: int, max_answer_tokens: int = 40) -> tuple:
+def pair_batch(tokenizer, pairs: list, block_size: int, max_answer_tokens: int = MAX_ANSWER_TOKENS) -> tuple:
     """Token sequences for chosen and rejected answers of preference pairs."""
     prompts, chosen, rejected = [], [], []
     for p in pairs:
