@@ -133,6 +133,7 @@ def test_student_checkers_explain_an_unwritten_or_empty_answer(dist, tmp_path):
     assert "raised" not in checks and "Traceback" not in out
     assert out.count("\nNO check_") == len(results)
     assert "no reference solutions" in out and "FILL MODE False" in out
+    assert "your function raised" not in fill_mode  # not blamed on the learner
 
 
 # -- the instructor edition ------------------------------------------------------------------------

@@ -10,6 +10,10 @@ PASS = "✅"
 FAIL = "❌"
 
 
+class NoReferenceSolutions(RuntimeError):
+    """Test mode (COURSE_FILL_SOLUTIONS=1) in a copy of the course without solutions (the student edition)."""
+
+
 class ExerciseFailed(Exception):
     """Raised inside a checker to report what is wrong; the message is shown to the learner."""
 
@@ -64,6 +68,8 @@ def run_check(title: str, learner_fn, reference_fn, test, lesson=None) -> bool:
         print(f"{FAIL} {title}: not written yet. Replace `raise NotImplementedError` with your code, then run this cell again.")
     except ExerciseFailed as e:
         print(f"{FAIL} {title}: not yet. {e}")
+    except NoReferenceSolutions as e:  # not the learner's fault: say so
+        print(f"{FAIL} {title}: {e}")
     except Exception as e:  # the learner's code crashed: show the error, not a traceback
         print(f"{FAIL} {title}: your function raised {type(e).__name__}: {e}")
     else:
