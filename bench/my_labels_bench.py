@@ -32,7 +32,9 @@ MISSED_WHY = {
               "cannot rise far: the labels remove the asides and the rude tails, not the words an answer needs. "
               "Also tried: 40 DPO steps instead of 20 (seed 0, with answers capped at 32 tokens then): 48.4% -> 71.0%, +22.6 ± 4.3, no better than 20 steps (+21.4); cutting the "
               "first sentence to six words made the pairs teach wrong answers (\"Romeo is a character in Romeo.\"), "
-              "so the rewrite keeps whole sentences. The lesson offers \"short\" anyway and says that it moves less."),
+              "so the rewrite keeps whole sentences. Training every block instead of the top two (+24.6, +27.8) or "
+              "twice the learning rate (+26.2, +29.0) does no better: the ceiling is the answers' own length. "
+              "The lesson offers \"short\" anyway and says that it moves less."),
 }
 GOAL_SECONDS = 60
 
