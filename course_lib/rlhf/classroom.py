@@ -372,14 +372,12 @@ def train_class(folder, sft_model, tokenizer, prompts: list | None = None, seed:
     few answers before and after.
     With save=True the model goes to CLASS_DIR/model, the reward model to CLASS_DIR/reward-model
     and the report to CLASS_DIR/report.json. `prompts`: held-out questions (default 24 of them)."""
-    import copy
-
     import torch
 
-    from .dpo_training import DPOConfig, dpo
+    from .dpo_training import DPOConfig
     from .evaluation import kl_to_reference
     from .reward_model import RewardModel, RewardModelConfig, reward_accuracy, train_reward_model
-    from .taste import heldout_messages
+    from .taste import heldout_messages, train_on_my_labels
 
     folder = Path(folder)
     if not isinstance(max_new_tokens, int) or not 1 <= max_new_tokens <= 39:
@@ -406,8 +404,7 @@ def train_class(folder, sft_model, tokenizer, prompts: list | None = None, seed:
         rm = RewardModel(sft_model)
         train_reward_model(rm, tokenizer, train, rm_cfg, progress=progress)
         rm_seconds = time.perf_counter() - t0
-        policy = copy.deepcopy(sft_model)
-        dpo_log = dpo(policy, sft_model, tokenizer, train, dpo_cfg, progress=progress)
+        policy, dpo_log = train_on_my_labels(sft_model, tokenizer, train, progress=progress, **dpo_cfg.to_dict())
     train_seconds = time.perf_counter() - t0
     with torch.no_grad():  # the saved model holds float16 weights: measure exactly those
         for p in policy.parameters():
